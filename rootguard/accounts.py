@@ -1,0 +1,261 @@
+"""Accounts: which AWS accounts a run judges, and a boto3 session for each.
+
+Accounts come from the profile's list and/or every ACTIVE member of an AWS
+Organization; each is reached through a named profile (SSO included) or STS
+AssumeRole from the hub, with `endpoint_url` applied to every client.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Iterable
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rootguard import __version__
+from rootguard.errors import AccountsError, FactError
+from rootguard.profile import Profile
+
+SESSION_NAME = "rootguard-compliance-audit"
+MOTO_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    name: str
+    role_arn: str | None = None
+    aws_profile: str | None = None
+    external_id: str | None = None
+    source: str = "listed"  # listed | organization
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.id})"
+
+
+def client_config(max_pool: int = 10) -> Config:
+    # Adaptive retries back off and rate-limit on throttling; the timeouts bound a
+    # run when an endpoint stops answering, so one dead account cannot hang a sweep.
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": 8},
+        connect_timeout=5,
+        read_timeout=30,
+        max_pool_connections=max_pool,
+        user_agent_extra=f"rootguard/{__version__}",
+    )
+
+
+def describe_client_error(exc: Exception, action: str) -> FactError:
+    """Turn a botocore failure into a FactError naming the action and the AWS error code."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {}) if isinstance(exc.response, dict) else {}
+        code = str(error.get("Code") or "ClientError")
+        text = str(error.get("Message") or "").strip()
+        return FactError(f"{action} failed: {code}{': ' + text if text else ''}", action=action, code=code)
+    code = type(exc).__name__
+    return FactError(f"{action} failed: {code}: {exc}", action=action, code=code)
+
+
+class Connector:
+    """Builds sessions and clients for the hub and for each account, once, thread-safely."""
+
+    def __init__(self, profile: Profile, *, mocked: bool = False):
+        self.profile = profile
+        self.mocked = mocked
+        self.config = client_config()
+        self._lock = threading.Lock()
+        self._hub: boto3.Session | None = None
+        self._hub_identity: dict | None = None
+        self._sessions: dict[str, boto3.Session | FactError] = {}
+        self._account_locks: dict[str, threading.Lock] = {}
+
+    def client(self, session: boto3.Session, service: str, region: str):
+        return session.client(service, region_name=region, endpoint_url=self.profile.endpoint_url, config=self.config)
+
+    # --- the hub ---------------------------------------------------------------------------
+
+    def hub(self) -> boto3.Session:
+        with self._lock:
+            if self._hub is None:
+                self._hub = self._build_hub()
+            return self._hub
+
+    def _build_hub(self) -> boto3.Session:
+        creds = self.profile.credentials
+        try:
+            if self.mocked:
+                base = boto3.Session(region_name=self.profile.home_region, **MOTO_CREDENTIALS)
+            else:
+                base = boto3.Session(profile_name=creds.aws_profile, region_name=self.profile.home_region)
+        except BotoCoreError as exc:
+            raise AccountsError(f"credentials: aws_profile {creds.aws_profile!r}: {exc}") from None
+        if creds.role_arn:
+            try:
+                return self._assume(base, creds.role_arn, creds.external_id)
+            except FactError as exc:
+                raise AccountsError(f"credentials: role_arn {creds.role_arn}: {exc}") from None
+        return base
+
+    def hub_identity(self) -> dict:
+        """The hub's caller identity (Account, Arn, UserId): who ran the audit."""
+        if self._hub_identity is None:
+            sts = self.client(self.hub(), "sts", self.profile.home_region)
+            try:
+                response = sts.get_caller_identity()
+                self._hub_identity = {k: response[k] for k in ("Account", "Arn", "UserId")}
+            except (ClientError, BotoCoreError) as exc:
+                raise AccountsError(f"hub credentials: {describe_client_error(exc, 'sts:GetCallerIdentity')}") from None
+            except (KeyError, TypeError):
+                raise AccountsError("hub credentials: sts:GetCallerIdentity returned no Account/Arn") from None
+        return self._hub_identity
+
+    def hub_account_id(self) -> str:
+        return self.hub_identity()["Account"]
+
+    # --- accounts --------------------------------------------------------------------------
+
+    def session_for(self, account: Account) -> boto3.Session:
+        """The account's session; a failure is kept and raised again for every later fact."""
+        with self._lock:
+            lock = self._account_locks.setdefault(account.id, threading.Lock())
+        with lock:
+            known = self._sessions.get(account.id)
+            if known is None:
+                try:
+                    known = self._build_session(account)
+                except FactError as exc:
+                    known = exc
+                except AccountsError as exc:
+                    known = FactError(str(exc), action="sts:AssumeRole", code="HubUnavailable")
+                self._sessions[account.id] = known
+        if isinstance(known, FactError):
+            raise known
+        return known
+
+    def _build_session(self, account: Account) -> boto3.Session:
+        if account.aws_profile:
+            try:
+                return boto3.Session(profile_name=account.aws_profile, region_name=self.profile.home_region)
+            except BotoCoreError as exc:
+                raise FactError(f"aws_profile {account.aws_profile!r}: {exc}", action="config", code=type(exc).__name__) from None
+        if account.role_arn:
+            return self._assume(self.hub(), account.role_arn, account.external_id)
+        return self.hub()
+
+    def _assume(self, base: boto3.Session, role_arn: str, external_id: str | None) -> boto3.Session:
+        sts = self.client(base, "sts", self.profile.home_region)
+        params = {"RoleArn": role_arn, "RoleSessionName": SESSION_NAME, "DurationSeconds": 3600}
+        if external_id:
+            params["ExternalId"] = external_id
+
+        def fetch() -> dict:
+            try:
+                creds = sts.assume_role(**params)["Credentials"]
+            except (ClientError, BotoCoreError) as exc:
+                raise describe_client_error(exc, f"sts:AssumeRole {role_arn}") from None
+            except (KeyError, TypeError):
+                raise FactError(f"sts:AssumeRole {role_arn}: response has no Credentials", action="sts:AssumeRole", code="UnexpectedResponse") from None
+            expiry = creds["Expiration"]
+            return {
+                "access_key": creds["AccessKeyId"],
+                "secret_key": creds["SecretAccessKey"],
+                "token": creds["SessionToken"],
+                "expiry_time": expiry.isoformat() if isinstance(expiry, dt.datetime) else str(expiry),
+            }
+
+        # Refreshable, so a sweep that outlives the one-hour session keeps working.
+        credentials = RefreshableCredentials.create_from_metadata(fetch(), refresh_using=fetch, method="sts-assume-role")
+        core = botocore.session.Session()
+        core._credentials = credentials  # botocore has no public setter for ready-made credentials
+        return boto3.Session(botocore_session=core, region_name=self.profile.home_region)
+
+    # --- which accounts --------------------------------------------------------------------
+
+    def resolve_accounts(self) -> list[Account]:
+        listed = [
+            Account(id=a.id, name=a.name, role_arn=a.role_arn, aws_profile=a.aws_profile, external_id=a.external_id)
+            for a in self.profile.accounts
+        ]
+        accounts = {a.id: a for a in listed}
+        if self.profile.organization is not None:
+            for account in self.organization_accounts():
+                accounts.setdefault(account.id, account)
+        return sorted(accounts.values(), key=lambda a: (a.name.lower(), a.id))
+
+    def organization_accounts(self) -> list[Account]:
+        scope = self.profile.organization
+        hub_account = self.hub_account_id()
+        org = self.client(self.hub(), "organizations", self.profile.home_region)
+        members = self._paginate(org, "list_accounts", "Accounts", "organizations:ListAccounts")
+        if scope.include_ous:
+            allowed = self._accounts_in_ous(org, scope.include_ous)
+            members = [m for m in members if m.get("Id") in allowed]
+        result = []
+        for member in members:
+            account_id, state = member.get("Id"), member.get("State") or member.get("Status")
+            if not isinstance(account_id, str) or not state:
+                raise AccountsError(f"organizations:ListAccounts returned an account without Id or Status: {sorted(member)}")
+            if state != "ACTIVE" or account_id in scope.exclude_accounts:
+                continue
+            role_arn = None if account_id == hub_account else f"arn:aws:iam::{account_id}:role/{scope.role_name}"
+            result.append(
+                Account(
+                    id=account_id,
+                    name=str(member.get("Name") or account_id),
+                    role_arn=role_arn,
+                    external_id=scope.external_id if role_arn else None,
+                    source="organization",
+                )
+            )
+        return result
+
+    def _accounts_in_ous(self, org, wanted: Iterable[str]) -> set[str]:
+        wanted = list(wanted)
+        roots = self._paginate(org, "list_roots", "Roots", "organizations:ListRoots")
+        found = {r.get("Id") for r in roots if r.get("Id") in wanted}
+        # Walk the OU tree once; an OU matches by id or by name and brings its sub-OUs with it.
+        stack = [(r["Id"], r.get("Id") in wanted) for r in roots]
+        included_parents: list[str] = []
+        while stack:
+            parent, included = stack.pop()
+            if included:
+                included_parents.append(parent)
+            children = self._paginate(
+                org, "list_organizational_units_for_parent", "OrganizationalUnits",
+                "organizations:ListOrganizationalUnitsForParent", ParentId=parent,
+            )
+            for ou in children:
+                hit = ou.get("Id") in wanted or ou.get("Name") in wanted
+                if hit:
+                    found.update({ou.get("Id"), ou.get("Name")})
+                stack.append((ou["Id"], included or hit))
+        missing = [w for w in wanted if w not in found_names]
+        if missing:
+            raise AccountsError(f"{self.profile.path}: organization.include_ous: {', '.join(missing)} matches no organizational unit")
+        ids: set[str] = set()
+        for parent in included_parents:
+            for account in self._paginate(
+                org, "list_accounts_for_parent", "Accounts", "organizations:ListAccountsForParent", ParentId=parent
+            ):
+                ids.add(account.get("Id"))
+        return ids
+
+    @staticmethod
+    def _paginate(client, operation: str, key: str, action: str, **params) -> list[dict]:
+        items: list[dict] = []
+        try:
+            for page in client.get_paginator(operation).paginate(**params):
+                chunk = page.get(key)
+                if not isinstance(chunk, list):
+                    raise AccountsError(f"{action} returned no {key} list")
+                items.extend(chunk)
+        except (ClientError, BotoCoreError) as exc:
+            raise AccountsError(f"could not list the organization's accounts: {describe_client_error(exc, action)}") from None
+        return items

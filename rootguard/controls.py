@@ -1,0 +1,135 @@
+"""Controls: the metadata a control carries, and what a control's test function works with.
+
+A control is one pytest test function in tests_compliance/, decorated with
+`@control(...)`: its id, title, severity, rationale, remediation, the facts it
+reads and its framework ids sit next to its assertion, where an auditor reads
+them. The function receives `account` (a `Target`) and judges with `fail()`,
+`passes_because()` or `not_applicable()`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pytest
+
+from rootguard.facts import REGISTRY, FactKey
+
+SEVERITIES = ("low", "medium", "high", "critical")
+FRAMEWORKS = ("soc2", "iso27001", "cis-v3", "cis-v5", "securityhub")
+CONTROL_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class ControlFailure(AssertionError):
+    """The evidence shows non-compliance; the message says what, where and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Control:
+    id: str
+    title: str
+    severity: str
+    rationale: str
+    remediation: str
+    facts: tuple[str, ...]
+    frameworks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    regional: bool = False
+
+    def check(self) -> list[str]:
+        """Problems with the metadata itself; any one is a collection error."""
+        problems = []
+        if not CONTROL_ID.match(self.id):
+            problems.append(f"id {self.id!r} is not lower-case words joined by '-'")
+        if self.severity not in SEVERITIES:
+            problems.append(f"severity {self.severity!r} is not one of {', '.join(SEVERITIES)}")
+        for name in ("title", "rationale", "remediation"):
+            if not getattr(self, name).strip():
+                problems.append(f"{name} is empty")
+        for name in self.facts:
+            if name not in REGISTRY:
+                problems.append(f"reads unknown fact {name!r}")
+        for framework in self.frameworks:
+            if framework not in FRAMEWORKS:
+                problems.append(f"unknown framework {framework!r} (known: {', '.join(FRAMEWORKS)})")
+        return problems
+
+
+def control(
+    *,
+    id: str,
+    title: str,
+    severity: str,
+    rationale: str,
+    remediation: str,
+    facts: tuple[str, ...] | list[str],
+    frameworks: dict[str, list[str]],
+    regional: bool = False,
+) -> Callable:
+    """Mark a test function as the control `id`; the plugin parametrizes it over accounts."""
+    meta = Control(
+        id=id,
+        title=title,
+        severity=severity,
+        rationale=" ".join(rationale.split()),
+        remediation=" ".join(remediation.split()),
+        facts=tuple(facts),
+        frameworks={k: tuple(v) for k, v in frameworks.items()},
+        regional=regional,
+    )
+    return pytest.mark.control(meta)
+
+
+def fail(message: str) -> None:
+    raise ControlFailure(message)
+
+
+def not_applicable(reason: str) -> None:
+    pytest.skip(reason)
+
+
+class Target:
+    """One account (and region, for regional controls) as one control sees it.
+
+    It hands out facts, remembers which ones the control read (they become the
+    verdict's evidence) and carries the pass message.
+    """
+
+    def __init__(self, account, store, run, region: str | None = None):
+        self.account = account
+        self.id = account.id
+        self.name = account.name
+        self.label = account.label
+        self.region = region
+        self._store = store
+        self._run = run
+        self.used: list[tuple[Any, FactKey]] = []
+        self.pass_message = ""
+
+    @property
+    def params(self) -> dict:
+        return self._run.profile.params
+
+    @property
+    def now(self) -> dt.datetime:
+        """The run's clock: one instant for every control, so a run judges one moment."""
+        return self._run.started_at
+
+    def fact(self, name: str, region: str | None = None, **params) -> Any:
+        key = self._store.key_for(name, region, params)
+        self.used.append((self._store, key))
+        return self._store.get_by_key(key)
+
+    def other_account(self, account_id: str) -> "Target | None":
+        """Another account of this run (where an organization trail's log group lives), or None."""
+        store = self._run.stores.get(account_id)
+        if store is None:
+            return None
+        other = Target(store.account, store, self._run, self.region)
+        other.used = self.used  # its facts are evidence for this verdict too
+        return other
+
+    def passes_because(self, message: str) -> None:
+        self.pass_message = message

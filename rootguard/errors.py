@@ -1,0 +1,34 @@
+"""The errors rootguard reports to its user as one line, never as a traceback."""
+
+
+class RootguardError(Exception):
+    """A problem the user can fix; its text is the whole message shown."""
+
+
+class ProfileError(RootguardError):
+    """A profile (or a file it names) that cannot be used: `file:line: field: problem`."""
+
+
+class AccountsError(RootguardError):
+    """The accounts to judge could not be worked out (for example Organizations refused)."""
+
+
+class FactError(RootguardError):
+    """A fact could not be established from AWS: the control that needs it ends as `error`.
+
+    ``action`` is the AWS API action (``iam:GetAccountSummary``) and ``code`` the
+    AWS error code (``AccessDenied``) or a rootguard code such as
+    ``UnexpectedResponse``, so the outcome message says exactly what failed.
+    """
+
+    def __init__(self, message: str, *, action: str = "", code: str = ""):
+        super().__init__(message)
+        self.action = action
+        self.code = code
+
+
+class UnexpectedResponse(FactError):
+    """AWS answered, but not in the shape rootguard knows how to judge."""
+
+    def __init__(self, message: str, *, action: str = ""):
+        super().__init__(message, action=action, code="UnexpectedResponse")

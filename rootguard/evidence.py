@@ -1,0 +1,88 @@
+"""Evidence: every fact a verdict rests on, written as JSON under evidence/<account_id>/, secrets redacted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from rootguard.facts import FactResult, describe_key
+
+SECRET_KEYS = re.compile(
+    r"^(secretaccesskey|secret_access_key|secret_key|secret|sessiontoken|session_token|token|password|passwd|"
+    r"privatekey|private_key|clientsecret|client_secret)$",
+    re.IGNORECASE,
+)
+ACCESS_KEY_ID = re.compile(r"\b((?:AKIA|ASIA|AIDA|AROA|ANPA|ANVA|AGPA|AIPA)[A-Z0-9]{12,})\b")
+
+
+def mask_key_id(text: str) -> str:
+    return ACCESS_KEY_ID.sub(lambda m: "*" * (len(m.group(1)) - 4) + m.group(1)[-4:], text)
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """Secrets and tokens are replaced; access key ids keep only their last four characters."""
+    if isinstance(value, dict):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(v, key) for v in value]
+    if key and SECRET_KEYS.match(key) and value is not None:
+        return "[redacted]"
+    if isinstance(value, str):
+        return mask_key_id(value)
+    return value
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def evidence_name(result: FactResult) -> str:
+    name, region, params = result.key
+    stem = f"{name}--{region}"
+    if params:
+        readable = re.sub(r"[^A-Za-z0-9._-]+", "_", "--".join(str(value) for _, value in params)).strip("_")
+        if len(readable) > 100:
+            # Long parameters (a budget notification) get a stable digest instead.
+            readable = readable[:60] + "--" + hashlib.sha256(repr(params).encode()).hexdigest()[:12]
+        stem += f"--{readable}"
+    return re.sub(r"[^A-Za-z0-9._-]", "_", stem) + ".json"
+
+
+def write_fact(pack: Path, account, caller: dict | None, result: FactResult) -> str:
+    """Write one raw fact's calls; returns its path relative to the pack."""
+    relative = Path("evidence") / account.id / evidence_name(result)
+    name, region, params = result.key
+    document = {
+        "account_id": account.id,
+        "account_name": account.name,
+        "fact": name,
+        "description": describe_key(result.key),
+        "region": region,
+        "parameters": dict(params),
+        "caller": caller,
+        "calls": [
+            {
+                "action": call.action,
+                "region": call.region,
+                "parameters": call.parameters,
+                "requested_at": call.requested_at,
+                "pages": call.pages,
+                "response": call.response,
+                "error": call.error,
+            }
+            for call in result.calls
+        ],
+        "error": None if result.error is None else {"code": result.error.code, "action": result.error.action, "message": str(result.error)},
+    }
+    target = pack / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(redact(document), indent=2, sort_keys=True, default=json_default) + "\n", encoding="utf-8")
+    return relative.as_posix()

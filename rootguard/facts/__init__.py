@@ -1,0 +1,264 @@
+"""Facts: named, read-only AWS lookups, fetched once per (account, region, parameters) and cached.
+
+A fact is either one API call or paginated listing (a raw fact, recorded as
+evidence) or a reading of other facts (a derived fact, such as the root user's
+credentials). Controls ask for facts by name and never build boto3 clients.
+Any failure, including a response of a shape rootguard does not expect, is kept
+as a `FactError`, so the control that needs it ends as `error`, never `passed`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rootguard.errors import FactError, UnexpectedResponse
+
+FactKey = tuple  # (name, region, ((param, value), ...))
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    name: str
+    fetch: Callable[..., Any]
+    regional: bool
+    description: str
+
+
+REGISTRY: dict[str, FactSpec] = {}
+
+
+def fact(name: str, *, regional: bool = False) -> Callable:
+    """Register a fact. A regional fact is fetched per region; others in the home region."""
+
+    def register(fetch: Callable) -> Callable:
+        if name in REGISTRY:
+            raise ValueError(f"fact {name} defined twice")
+        REGISTRY[name] = FactSpec(name, fetch, regional, (fetch.__doc__ or "").strip().splitlines()[0] if fetch.__doc__ else "")
+        return fetch
+
+    return register
+
+
+@dataclass
+class CallRecord:
+    """One AWS request (or one whole paginated listing) as evidence."""
+
+    action: str
+    region: str
+    parameters: dict
+    requested_at: str
+    response: Any = None
+    error: dict | None = None
+    pages: int = 1
+
+
+@dataclass
+class FactResult:
+    key: FactKey
+    value: Any = None
+    error: FactError | None = None
+    calls: list[CallRecord] = field(default_factory=list)
+    depends_on: list[FactKey] = field(default_factory=list)
+
+
+def fact_key(name: str, region: str, params: dict) -> FactKey:
+    return (name, region, tuple(sorted(params.items())))
+
+
+def describe_key(key: FactKey) -> str:
+    name, region, params = key
+    text = name
+    if params:
+        text += "(" + ", ".join(f"{k}={v}" for k, v in params) + ")"
+    return f"{text} in {region}"
+
+
+class FactContext:
+    """What a fact's fetch function may use: AWS calls in one region, and other facts."""
+
+    def __init__(self, store: "FactStore", result: FactResult, region: str):
+        self.store = store
+        self.result = result
+        self.region = region
+        self.account = store.account
+
+    def fact(self, name: str, region: str | None = None, **params) -> Any:
+        key = self.store.key_for(name, region, params)
+        self.result.depends_on.append(key)
+        return self.store.get_by_key(key)
+
+    def call(self, service: str, operation: str, *, absent: Iterable[str] = (), region: str | None = None, **params) -> dict | None:
+        """One API call. Error codes in `absent` mean "not there" (returned as None), not a failure."""
+        region = region or self.region
+        action = action_name(service, operation)
+        record = CallRecord(action, region, dict(params), utc_now_text())
+        self.result.calls.append(record)
+        client = self.store.client(service, region)
+        try:
+            response = getattr(client, operation)(**params)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            record.error = {"Code": code, "Message": str(exc.response.get("Error", {}).get("Message", ""))}
+            if code in absent:
+                return None
+            raise client_failure(exc, action, self.account) from None
+        except BotoCoreError as exc:
+            record.error = {"Code": type(exc).__name__, "Message": str(exc)}
+            raise client_failure(exc, action, self.account) from None
+        if not isinstance(response, dict):
+            raise UnexpectedResponse(f"{action} returned {type(response).__name__}, not a response document", action=action)
+        response = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+        record.response = response
+        return response
+
+    def paginate(self, service: str, operation: str, key: str, *, region: str | None = None, **params) -> list:
+        """A whole paginated listing, kept as one evidence record."""
+        region = region or self.region
+        action = action_name(service, operation)
+        record = CallRecord(action, region, dict(params), utc_now_text(), pages=0)
+        self.result.calls.append(record)
+        client = self.store.client(service, region)
+        items: list = []
+        try:
+            for page in client.get_paginator(operation).paginate(**params):
+                record.pages += 1
+                chunk = page.get(key, []) if isinstance(page, dict) else None
+                if not isinstance(chunk, list):
+                    raise UnexpectedResponse(f"{action} returned {key} as {type(chunk).__name__}, not a list", action=action)
+                items.extend(chunk)
+        except ClientError as exc:
+            record.error = {"Code": str(exc.response.get("Error", {}).get("Code", "")), "Message": str(exc.response.get("Error", {}).get("Message", ""))}
+            raise client_failure(exc, action, self.account) from None
+        except BotoCoreError as exc:
+            record.error = {"Code": type(exc).__name__, "Message": str(exc)}
+            raise client_failure(exc, action, self.account) from None
+        record.response = {key: items}
+        return items
+
+
+def action_name(service: str, operation: str) -> str:
+    prefix = {"logs": "logs", "monitoring": "cloudwatch"}.get(service, service)
+    return f"{prefix}:{''.join(part.capitalize() for part in operation.split('_'))}".replace("Mfa", "MFA")
+
+
+def client_failure(exc: Exception, action: str, account) -> FactError:
+    from rootguard.accounts import describe_client_error
+
+    return describe_client_error(exc, action)
+
+
+def utc_now_text() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class FactStore:
+    """All facts of one account: fetched at most once, safe to share between threads."""
+
+    def __init__(self, account, connector, regions: tuple[str, ...] | str, home_region: str):
+        self.account = account
+        self.connector = connector
+        self.home_region = home_region
+        self._regions = regions
+        self._lock = threading.Lock()
+        self._key_locks: dict[FactKey, threading.Lock] = {}
+        self._results: dict[FactKey, FactResult] = {}
+        self._clients: dict[tuple[str, str], Any] = {}
+        self.fetch_seconds = 0.0
+
+    # --- asking for facts ------------------------------------------------------------------
+
+    def key_for(self, name: str, region: str | None, params: dict) -> FactKey:
+        spec = REGISTRY.get(name)
+        if spec is None:
+            raise KeyError(f"no fact named {name!r}")
+        return fact_key(name, region or self.home_region, params)
+
+    def get(self, name: str, region: str | None = None, **params) -> Any:
+        return self.get_by_key(self.key_for(name, region, params))
+
+    def get_by_key(self, key: FactKey) -> Any:
+        result = self.result(key)
+        if result.error is not None:
+            raise result.error
+        return result.value
+
+    def result(self, key: FactKey) -> FactResult:
+        with self._lock:
+            known = self._results.get(key)
+            if known is not None:
+                return known
+            lock = self._key_locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._lock:
+                known = self._results.get(key)
+            if known is not None:
+                return known
+            known = self._fetch(key)
+            with self._lock:
+                self._results[key] = known
+            return known
+
+    def _fetch(self, key: FactKey) -> FactResult:
+        name, region, params = key
+        result = FactResult(key)
+        context = FactContext(self, result, region)
+        started = time.perf_counter()
+        try:
+            if name != "sts.caller_identity":
+                # Every fact stands on knowing we are in the right account.
+                context.fact("sts.caller_identity")
+            result.value = REGISTRY[name].fetch(context, **dict(params))
+        except FactError as exc:
+            result.error = exc
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            # A response missing a field or holding the wrong type: never judge on it.
+            action = result.calls[-1].action if result.calls else name
+            result.error = UnexpectedResponse(f"{action}: unexpected response ({type(exc).__name__}: {exc})", action=action)
+        self.fetch_seconds += time.perf_counter() - started
+        return result
+
+    # --- what was fetched ------------------------------------------------------------------
+
+    def results(self) -> list[FactResult]:
+        with self._lock:
+            return list(self._results.values())
+
+    def closure(self, keys: Iterable[FactKey]) -> list[FactResult]:
+        """The given facts and everything they were derived from, in a stable order."""
+        seen: dict[FactKey, FactResult] = {}
+        stack = list(keys)
+        while stack:
+            key = stack.pop()
+            if key in seen:
+                continue
+            with self._lock:
+                result = self._results.get(key)
+            if result is None:
+                continue
+            seen[key] = result
+            stack.extend(result.depends_on)
+        return sorted(seen.values(), key=lambda r: repr(r.key))
+
+    def regions(self) -> tuple[str, ...]:
+        if self._regions == "all":
+            return tuple(self.get("ec2.enabled_regions"))
+        return tuple(self._regions)
+
+    def client(self, service: str, region: str):
+        with self._lock:
+            client = self._clients.get((service, region))
+            if client is None:
+                session = self.connector.session_for(self.account)
+                client = self.connector.client(session, service, region)
+                self._clients[(service, region)] = client
+            return client
+
+
+# The fact modules register themselves on import.
+from rootguard.facts import account, cloudtrail, iam, monitoring  # noqa: E402,F401

@@ -1,0 +1,101 @@
+"""Account and billing facts: alternate contacts and cost budgets with their alert subscribers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from rootguard.facts import fact
+from rootguard.facts.shapes import maybe, need
+
+CONTACT_TYPES = ("BILLING", "OPERATIONS", "SECURITY")
+BUDGETS = "budgets:DescribeBudgets"
+NOTIFICATIONS = "budgets:DescribeNotificationsForBudget"
+SUBSCRIBERS = "budgets:DescribeSubscribersForNotification"
+
+
+@fact("account.alternate_contact")
+def alternate_contact(ctx, contact_type: str) -> dict | None:
+    """GetAlternateContact for one type; None when it is not set (ResourceNotFoundException)."""
+    response = ctx.call("account", "get_alternate_contact", absent=("ResourceNotFoundException",), AlternateContactType=contact_type)
+    if response is None:
+        return None
+    return need(response, "AlternateContact", dict, "account:GetAlternateContact")
+
+
+@fact("account.alternate_contacts")
+def alternate_contacts(ctx) -> dict:
+    """The billing, operations and security alternate contacts (None where unset)."""
+    return {kind: ctx.fact("account.alternate_contact", contact_type=kind) for kind in CONTACT_TYPES}
+
+
+@fact("budgets.budgets")
+def budgets(ctx) -> list:
+    """Every budget of the account (DescribeBudgets, all pages)."""
+    return ctx.paginate("budgets", "describe_budgets", "Budgets", AccountId=ctx.account.id)
+
+
+@fact("budgets.notifications")
+def notifications(ctx, budget: str) -> list:
+    """The notifications of one budget."""
+    return ctx.paginate("budgets", "describe_notifications_for_budget", "Notifications", AccountId=ctx.account.id, BudgetName=budget)
+
+
+@fact("budgets.subscribers")
+def subscribers(ctx, budget: str, notification: str) -> list:
+    """The subscribers of one budget notification (the notification passed as JSON)."""
+    return ctx.paginate(
+        "budgets",
+        "describe_subscribers_for_notification",
+        "Subscribers",
+        AccountId=ctx.account.id,
+        BudgetName=budget,
+        Notification=json.loads(notification),
+    )
+
+
+@dataclass(frozen=True)
+class BudgetAlert:
+    notification_type: str
+    comparison: str
+    threshold: float
+    subscribers: tuple[str, ...]  # "EMAIL:someone@example.com", "SNS:arn:..."
+
+
+@dataclass(frozen=True)
+class CostBudget:
+    name: str
+    alerts: tuple[BudgetAlert, ...]
+
+
+@fact("budgets.cost_budgets")
+def cost_budgets(ctx) -> list[CostBudget]:
+    """Cost budgets with each notification and its subscribers."""
+    result = []
+    for budget in ctx.fact("budgets.budgets"):
+        if need(budget, "BudgetType", str, BUDGETS) != "COST":
+            continue
+        name = need(budget, "BudgetName", str, BUDGETS)
+        alerts = []
+        for note in ctx.fact("budgets.notifications", budget=name):
+            wanted = {
+                "NotificationType": need(note, "NotificationType", str, NOTIFICATIONS),
+                "ComparisonOperator": need(note, "ComparisonOperator", str, NOTIFICATIONS),
+                "Threshold": need(note, "Threshold", (int, float), NOTIFICATIONS),
+            }
+            kind = maybe(note, "ThresholdType", str, NOTIFICATIONS)
+            if kind:
+                wanted["ThresholdType"] = kind
+            people = ctx.fact("budgets.subscribers", budget=name, notification=json.dumps(wanted, sort_keys=True))
+            alerts.append(
+                BudgetAlert(
+                    notification_type=wanted["NotificationType"],
+                    comparison=wanted["ComparisonOperator"],
+                    threshold=float(wanted["Threshold"]),
+                    subscribers=tuple(
+                        f"{need(s, 'SubscriptionType', str, SUBSCRIBERS)}:{need(s, 'Address', str, SUBSCRIBERS)}" for s in people
+                    ),
+                )
+            )
+        result.append(CostBudget(name=name, alerts=tuple(alerts)))
+    return result

@@ -1,0 +1,178 @@
+"""IAM and STS facts: who we are, and the root user's credentials as AWS reports them."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import time
+from dataclasses import dataclass
+
+from rootguard.errors import FactError, UnexpectedResponse
+from rootguard.facts import fact
+from rootguard.facts.shapes import flag, need, timestamp
+
+REPORT_ACTION = "iam:GetCredentialReport"
+ROOT_ROW = "<root_account>"
+NO_DATE = ("N/A", "no_information", "not_supported", "")
+
+
+@fact("sts.caller_identity")
+def caller_identity(ctx) -> dict:
+    """Who the account's credentials are; also proves they reach the account we mean."""
+    response = ctx.call("sts", "get_caller_identity")
+    action = "sts:GetCallerIdentity"
+    account = need(response, "Account", str, action)
+    identity = {"Account": account, "Arn": need(response, "Arn", str, action), "UserId": need(response, "UserId", str, action)}
+    if account != ctx.account.id:
+        raise FactError(
+            f"sts:GetCallerIdentity: the credentials for {ctx.account.label} reach account {account}; refusing to judge it",
+            action=action,
+            code="WrongAccount",
+        )
+    return identity
+
+
+@fact("iam.credential_report")
+def credential_report(ctx, wait_seconds: float = 60.0) -> dict:
+    """The IAM credential report, parsed (GenerateCredentialReport, then GetCredentialReport)."""
+    deadline = time.monotonic() + wait_seconds
+    pause = 0.2
+    while True:
+        state = need(ctx.call("iam", "generate_credential_report"), "State", str, "iam:GenerateCredentialReport")
+        if state == "COMPLETE":
+            break
+        if time.monotonic() > deadline:
+            raise FactError(
+                f"iam:GenerateCredentialReport: report still {state} after {wait_seconds:.0f} s",
+                action="iam:GenerateCredentialReport",
+                code="ReportNotReady",
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, 3.0)
+    response = ctx.call("iam", "get_credential_report")
+    content = need(response, "Content", (bytes, str), REPORT_ACTION)
+    text = content.decode("utf-8") if isinstance(content, bytes) else content
+    # Keep the report readable in the evidence rather than as bytes.
+    ctx.result.calls[-1].response = dict(response, Content=text)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows or "user" not in rows[0]:
+        raise UnexpectedResponse(f"{REPORT_ACTION}: report has no rows or no 'user' column", action=REPORT_ACTION)
+    return {"generated_at": timestamp(need(response, "GeneratedTime", (dt.datetime, str), REPORT_ACTION), "GeneratedTime", REPORT_ACTION), "rows": rows}
+
+
+@fact("iam.account_summary")
+def account_summary(ctx) -> dict:
+    """GetAccountSummary's SummaryMap."""
+    return need(ctx.call("iam", "get_account_summary"), "SummaryMap", dict, "iam:GetAccountSummary")
+
+
+@fact("iam.virtual_mfa_devices")
+def virtual_mfa_devices(ctx) -> list:
+    """Every assigned virtual MFA device (ListVirtualMFADevices, all pages)."""
+    return ctx.paginate("iam", "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Assigned")
+
+
+@dataclass(frozen=True)
+class RootAccessKey:
+    slot: int
+    active: bool
+    last_rotated: dt.datetime | None
+    last_used: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class RootUser:
+    """The root user's credentials, from the live account summary and the credential report."""
+
+    arn: str
+    password_present: bool
+    mfa_enabled: bool
+    access_keys_present: bool
+    report_mfa_active: bool
+    report_generated_at: dt.datetime
+    password_last_used: dt.datetime | None
+    access_keys: tuple[RootAccessKey, ...]
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.password_present or self.access_keys_present or bool(self.access_keys)
+
+    @property
+    def last_used(self) -> list[tuple[str, dt.datetime]]:
+        uses = [("password", self.password_last_used)] + [(f"access key {k.slot}", k.last_used) for k in self.access_keys]
+        return [(what, when) for what, when in uses if when is not None]
+
+
+def _report_date(row: dict, column: str) -> dt.datetime | None:
+    if column not in row:
+        raise UnexpectedResponse(f"{REPORT_ACTION}: root row has no {column!r} column", action=REPORT_ACTION)
+    value = row[column]
+    if value in NO_DATE:
+        return None
+    return timestamp(value, f"root {column}", REPORT_ACTION)
+
+
+def _summary_flag(summary: dict, key: str) -> bool:
+    value = need(summary, key, int, "iam:GetAccountSummary")
+    if value not in (0, 1):
+        raise UnexpectedResponse(f"iam:GetAccountSummary: {key} is {value}, not 0 or 1", action="iam:GetAccountSummary")
+    return value == 1
+
+
+@fact("iam.root")
+def root_user(ctx) -> RootUser:
+    """The root user's password, MFA and access keys (credential report + account summary)."""
+    report = ctx.fact("iam.credential_report")
+    summary = ctx.fact("iam.account_summary")
+    rows = [row for row in report["rows"] if row.get("user") == ROOT_ROW]
+    if len(rows) != 1:
+        raise UnexpectedResponse(f"{REPORT_ACTION}: expected one {ROOT_ROW} row, found {len(rows)}", action=REPORT_ACTION)
+    row = rows[0]
+    keys = []
+    for slot in (1, 2):
+        active = flag(row.get(f"access_key_{slot}_active"), f"root access_key_{slot}_active", REPORT_ACTION)
+        rotated = _report_date(row, f"access_key_{slot}_last_rotated")
+        # An inactive key still exists; the report shows it through its rotation date.
+        if active or rotated is not None:
+            keys.append(RootAccessKey(slot, active, rotated, _report_date(row, f"access_key_{slot}_last_used_date")))
+    return RootUser(
+        arn=str(row.get("arn", f"arn:aws:iam::{ctx.account.id}:root")),
+        password_present=_summary_flag(summary, "AccountPasswordPresent"),
+        mfa_enabled=_summary_flag(summary, "AccountMFAEnabled"),
+        access_keys_present=_summary_flag(summary, "AccountAccessKeysPresent"),
+        report_mfa_active=flag(row.get("mfa_active"), "root mfa_active", REPORT_ACTION),
+        report_generated_at=report["generated_at"],
+        password_last_used=_report_date(row, "password_last_used"),
+        access_keys=tuple(keys),
+    )
+
+
+@fact("iam.root_virtual_mfa")
+def root_virtual_mfa(ctx) -> list[str]:
+    """Serial numbers of virtual MFA devices assigned to the root user."""
+    action = "iam:ListVirtualMFADevices"
+    root_arn = re.compile(rf"^arn:aws[\w-]*:iam::{ctx.account.id}:root$")
+    serials = []
+    for device in ctx.fact("iam.virtual_mfa_devices"):
+        serial = need(device, "SerialNumber", str, action)
+        user = device.get("User")
+        user_arn = need(user, "Arn", str, action) if user is not None else ""
+        if root_arn.match(user_arn) or serial.endswith(":mfa/root-account-mfa-device"):
+            serials.append(serial)
+    return serials
+
+
+@fact("ec2.enabled_regions")
+def enabled_regions(ctx) -> list[str]:
+    """The regions enabled for the account (profile `regions: all`)."""
+    regions = need(ctx.call("ec2", "describe_regions"), "Regions", list, "ec2:DescribeRegions")
+    names = [
+        need(r, "RegionName", str, "ec2:DescribeRegions")
+        for r in regions
+        if r.get("OptInStatus", "opt-in-not-required") in ("opt-in-not-required", "opted-in")
+    ]
+    if not names:
+        raise UnexpectedResponse("ec2:DescribeRegions: no enabled region", action="ec2:DescribeRegions")
+    return sorted(names)

@@ -1,0 +1,51 @@
+"""Framework catalogs: the requirement ids and titles of SOC 2, ISO/IEC 27001:2022, CIS and Security Hub.
+
+Each control names requirement ids; every one must exist in its catalog under
+frameworks/, or the control fails to collect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+CATALOG_DIR = Path(__file__).resolve().parent.parent / "frameworks"
+CATALOG_FILES = {
+    "soc2": "soc2.yaml",
+    "iso27001": "iso27001-2022.yaml",
+    "cis-v3": "cis-aws-foundations-v3.0.yaml",
+    "cis-v5": "cis-aws-foundations-v5.0.yaml",
+    "securityhub": "aws-securityhub.yaml",
+}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    key: str
+    title: str
+    version: str
+    requirements: dict[str, str]  # id -> title
+
+
+def load_catalogs(directory: Path = CATALOG_DIR) -> dict[str, Catalog]:
+    catalogs = {}
+    for key, filename in CATALOG_FILES.items():
+        path = directory / filename
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+        requirements = {str(r["id"]): str(r.get("title", "")) for r in data["requirements"]}
+        catalogs[key] = Catalog(key, str(data.get("title", key)), str(data.get("version", "")), requirements)
+    return catalogs
+
+
+def unknown_ids(frameworks: dict[str, tuple[str, ...]], catalogs: dict[str, Catalog]) -> list[str]:
+    problems = []
+    for key, ids in frameworks.items():
+        catalog = catalogs.get(key)
+        if catalog is None:
+            problems.append(f"no catalog for framework {key!r}")
+            continue
+        problems.extend(f"{key} id {rid!r} is not in frameworks/{CATALOG_FILES[key]}" for rid in ids if rid not in catalog.requirements)
+    return problems

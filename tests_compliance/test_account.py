@@ -1,0 +1,51 @@
+"""Account controls: who AWS can reach about the account, and whether anyone hears about spend."""
+
+from rootguard.controls import control, fail
+
+
+@control(
+    id="alternate-contacts",
+    title="Billing, operations and security alternate contacts are set",
+    severity="medium",
+    rationale="""AWS writes to the security contact about abuse and compromised credentials; if it is
+        unset, the warning goes only to the root email address, which often nobody reads.""",
+    remediation="""Set all three: Account > Alternate contacts, or aws account put-alternate-contact
+        --alternate-contact-type BILLING|OPERATIONS|SECURITY ...""",
+    facts=["account.alternate_contacts"],
+    frameworks={"soc2": ["CC2.3", "CC7.4"], "iso27001": ["A.5.24", "A.5.23"], "cis-v3": ["1.2"], "cis-v5": ["1.2"], "securityhub": ["Account.1"]},
+)
+def test_alternate_contacts(account):
+    contacts = account.fact("account.alternate_contacts")
+    missing = [kind.lower() for kind, contact in contacts.items() if contact is None]
+    if missing:
+        fail(f"alternate contact not set: {', '.join(missing)}; set it: Account > Alternate contacts")
+    account.passes_because(
+        "alternate contacts set: " + ", ".join(f"{kind.lower()} {contact['EmailAddress']}" for kind, contact in contacts.items())
+    )
+
+
+@control(
+    id="budget-alerts",
+    title="A cost budget alerts at least one subscriber",
+    severity="low",
+    rationale="""A stolen root or admin credential is often used to mine cryptocurrency; a cost budget
+        alert is frequently the first sign anyone sees.""",
+    remediation="""Create a cost budget with an alert to an email address or SNS topic: Billing and Cost
+        Management > Budgets > Create budget.""",
+    facts=["budgets.cost_budgets"],
+    frameworks={"soc2": ["CC7.2", "A1.1"], "iso27001": ["A.8.6", "A.8.16"]},
+)
+def test_budget_alerts(account):
+    budgets = account.fact("budgets.cost_budgets")
+    for budget in budgets:
+        for alert in budget.alerts:
+            if alert.subscribers:
+                account.passes_because(
+                    f"cost budget {budget.name} alerts at {alert.threshold:g} ({alert.notification_type.lower()}) "
+                    f"to {len(alert.subscribers)} subscriber(s)"
+                )
+                return
+    if not budgets:
+        fail("no cost budget exists; create one with an alert: Billing > Budgets > Create budget")
+    names = ", ".join(b.name for b in budgets)
+    fail(f"cost budget(s) {names} have no alert with a subscriber; add an alert with an email or SNS subscriber")
