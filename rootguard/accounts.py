@@ -193,6 +193,12 @@ class Connector:
         scope = self.profile.organization
         hub_account = self.hub_account_id()
         org = self.client(self.hub(), "organizations", self.profile.home_region)
+        try:
+            org.describe_organization()
+        except (ClientError, BotoCoreError) as exc:
+            raise AccountsError(
+                f"{self.profile.path}: organization: {describe_client_error(exc, 'organizations:DescribeOrganization')}"
+            ) from None
         members = self._paginate(org, "list_accounts", "Accounts", "organizations:ListAccounts")
         if scope.include_ous:
             allowed = self._accounts_in_ous(org, scope.include_ous)
@@ -214,6 +220,8 @@ class Connector:
                     source="organization",
                 )
             )
+        if not result:
+            raise AccountsError(f"{self.profile.path}: organization: no ACTIVE account matches include_ous / exclude_accounts")
         return result
 
     def _accounts_in_ous(self, org, wanted: Iterable[str]) -> set[str]:
@@ -236,7 +244,7 @@ class Connector:
                 if hit:
                     found.update({ou.get("Id"), ou.get("Name")})
                 stack.append((ou["Id"], included or hit))
-        missing = [w for w in wanted if w not in found_names]
+        missing = [w for w in wanted if w not in found]
         if missing:
             raise AccountsError(f"{self.profile.path}: organization.include_ous: {', '.join(missing)} matches no organizational unit")
         ids: set[str] = set()

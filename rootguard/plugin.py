@@ -25,6 +25,7 @@ from rootguard.frameworks import load_catalogs, unknown_ids
 from rootguard.outcomes import Result, classify
 from rootguard.profile import Profile, load_profile
 from rootguard.reporting import matrix_lines, write_results
+from rootguard.waivers import apply_waivers
 
 RUN = pytest.StashKey["Run"]()
 DEFAULT_PROFILE = "demo"
@@ -290,6 +291,8 @@ class Run:
             call.excinfo, report.passed, report.skipped, reason, target.pass_message if target else ""
         )
         message = f"{account.label}{' ' + region if region else ''}: {message}"
+        if outcome == "failed":
+            outcome, message = apply_waivers(self.profile.waivers, meta.id, account.id, message, self.started_at.date())
         result = Result(
             control=meta,
             account_id=account.id,
@@ -303,6 +306,9 @@ class Run:
         self.results.append(result)
         report.rootguard_outcome = outcome
         report.user_properties.append(("rootguard_outcome", outcome))
+        if outcome == "waived":
+            # An approved exception does not fail the run; it stays visible as `waived`.
+            report.outcome, report.longrepr = "passed", None
         if report.failed:
             report.longrepr = message
         return report
@@ -311,6 +317,8 @@ class Run:
         outcome = getattr(report, "rootguard_outcome", None)
         if outcome == "error" and report.when == "call":
             return "error", "E", "ERROR"
+        if outcome == "waived":
+            return "waived", "w", "WAIVED"
         return None
 
     # --- the end of the run ----------------------------------------------------------------

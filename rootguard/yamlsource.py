@@ -7,6 +7,7 @@ one line such as ``profiles/prod.yaml:12: accounts[0].id: ...``, not a traceback
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -50,7 +51,13 @@ def field_name(where: Iterable) -> str:
 def read_document(path: str, error_type: type[Exception] = ProfileError, shown_as: str | None = None) -> Document:
     shown = shown_as or path
     try:
-        size = os.path.getsize(path)
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO or device would block or never end.
+            raise error_type(f"{shown}:0: (file): not a regular file")
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             raise error_type(f"{shown}:1: (file): {size} bytes is too large for a rootguard file (limit {MAX_FILE_BYTES})")
         with open(path, "rb") as handle:

@@ -37,8 +37,10 @@ def fact(name: str, *, regional: bool = False) -> Callable:
     """Register a fact. A regional fact is fetched per region; others in the home region."""
 
     def register(fetch: Callable) -> Callable:
-        if name in REGISTRY:
-            raise ValueError(f"fact {name} defined twice")
+        known = REGISTRY.get(name)
+        # A module imported afresh (pytester restores sys.modules) re-registers itself; two modules may not share a name.
+        if known is not None and known.fetch.__qualname__ != fetch.__qualname__:
+            raise ValueError(f"fact {name} defined twice ({known.fetch.__qualname__}, {fetch.__qualname__})")
         REGISTRY[name] = FactSpec(name, fetch, regional, (fetch.__doc__ or "").strip().splitlines()[0] if fetch.__doc__ else "")
         return fetch
 

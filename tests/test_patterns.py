@@ -1,0 +1,36 @@
+"""Which metric filter patterns count as watching every use of the root user."""
+
+import pytest
+
+from rootguard.patterns import CIS_ROOT_USAGE, matches_root_usage
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        CIS_ROOT_USAGE,
+        '{$.userIdentity.type="Root"&&$.userIdentity.invokedBy NOT EXISTS&&$.eventType!="AwsServiceEvent"}',
+        '{ $.userIdentity.type = "Root" }',
+        "{ $.userIdentity.type = Root }",
+        '{ ($.userIdentity.type = "Root") && ($.userIdentity.invokedBy NOT EXISTS) }',
+        '{ $.errorCode = "AccessDenied" || $.userIdentity.type = "Root" }',
+    ],
+)
+def test_patterns_that_watch_all_root_use(pattern):
+    assert matches_root_usage(pattern)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        '{ $.userIdentity.type = "Root" && $.eventName = "ConsoleLogin" }',
+        '{ $.userIdentity.type != "Root" }',
+        '{ $.userIdentity.type = "IAMUser" }',
+        '{ ($.userIdentity.type = "Root" || $.x = 1) && $.eventName = "ConsoleLogin" }',
+        '$.userIdentity.type = "Root"',
+        '"Root"',
+        "",
+    ],
+)
+def test_patterns_that_do_not(pattern):
+    assert not matches_root_usage(pattern)
