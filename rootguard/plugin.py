@@ -207,7 +207,7 @@ class Run:
         self._mock.start()
         try:
             scenario.seed(scenario.load_scenario(self.profile.scenario))
-        except RootguardError as exc:
+        except scenario.ScenarioError as exc:
             raise pytest.UsageError(str(exc)) from None
 
     @pytest.hookimpl(tryfirst=True)

@@ -1,0 +1,106 @@
+"""Shared harness: run the real compliance suite through pytest itself on a seeded moto scenario."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import moto.cloudwatch.models  # noqa: F401
+import moto.logs.models  # noqa: F401
+import moto.organizations.models  # noqa: F401
+import moto.s3.models  # noqa: F401
+import moto.sts.models  # noqa: F401
+import pytest
+
+from fixtures import motoext
+from fixtures.scenario import load_scenario_text
+
+# pytester's in-process runs drop the modules first imported inside them; importing moto's
+# services and patching them here makes every run share one moto instead of a fresh copy
+# next to stale references.
+motoext.install()
+
+REPO = Path(__file__).resolve().parent.parent
+HUB = "123456789012"
+
+
+@dataclass
+class Verdicts:
+    """What one run decided: results.json, indexed by (control, account name or id)."""
+
+    result: pytest.RunResult
+    data: dict
+
+    def entry(self, control: str, account: str, region: str | None = None) -> dict:
+        found = [
+            r
+            for r in self.data["results"]
+            if r["control"] == control and account in (r["account_name"], r["account_id"]) and (region is None or r["region"] == region)
+        ]
+        assert len(found) == 1, f"expected one result for {control} on {account}, got {len(found)}: {self.data['results']}"
+        return found[0]
+
+    def outcome(self, control: str, account: str = "hub") -> str:
+        return self.entry(control, account)["outcome"]
+
+    def message(self, control: str, account: str = "hub") -> str:
+        return self.entry(control, account)["message"]
+
+
+def profile_for(scenario_path: Path, scenario_text: str, regions: list[str] | None = None, extra: str = "") -> str:
+    """A moto profile listing every ACTIVE account of the scenario, reached as in production."""
+    scenario = load_scenario_text(scenario_text, str(scenario_path))
+    lines = [
+        "backend: moto",
+        f"scenario: {scenario_path}",
+        f"home_region: {scenario.regions[0]}",
+        f"regions: [{', '.join(regions or scenario.regions)}]",
+        "accounts:",
+    ]
+    for account in scenario.accounts:
+        if account.status != "ACTIVE":
+            continue
+        lines.append(f'  - id: "{account.id}"')
+        lines.append(f"    name: {account.name}")
+        if account.id != HUB:
+            lines.append(f"    role_arn: arn:aws:iam::{account.id}:role/OrganizationAccountAccessRole")
+    return "\n".join(lines) + "\n" + textwrap.dedent(extra)
+
+
+@pytest.fixture
+def judge(pytester: pytest.Pytester):
+    """judge(scenario_yaml, control=None, regions=None, profile_extra="", args=()) -> Verdicts."""
+
+    def run(scenario: str, control: str | None = None, *, regions=None, profile_extra: str = "", args=()) -> Verdicts:
+        scenario_text = textwrap.dedent(scenario)
+        scenario_path = pytester.path / "scenario.yaml"
+        scenario_path.write_text(scenario_text)
+        profile_path = pytester.path / "profile.yaml"
+        profile_path.write_text(profile_for(scenario_path, scenario_text, regions, profile_extra))
+        pack = pytester.path / "pack"
+        selection = ["-k", "test_" + control.replace("-", "_")] if control else []
+        result = pytester.runpytest(
+            str(REPO / "tests_compliance"), "--profile", str(profile_path), "--report-dir", str(pack), *selection, *args
+        )
+        results_file = pack / "results.json"
+        assert results_file.is_file(), "\n".join(result.outlines + result.errlines)
+        return Verdicts(result, json.loads(results_file.read_text()))
+
+    return run
+
+
+ONE_ACCOUNT = """\
+accounts:
+  - id: "123456789012"
+    name: hub
+"""
+
+
+def hub(regions: str = "[us-east-1]", **sections: str) -> str:
+    """A one-account scenario: the hub account with the given YAML sections."""
+    text = f"regions: {regions}\n" + ONE_ACCOUNT
+    for key, body in sections.items():
+        text += f"    {key}:\n" + textwrap.indent(textwrap.dedent(body), "      ")
+    return text
