@@ -7,6 +7,7 @@ conftest.py's `pytest_plugins`, so pytest registers it once.
 
 from __future__ import annotations
 
+import argparse
 import copy
 import datetime as dt
 import re
@@ -34,15 +35,14 @@ EXIT_AWS_UNREACHABLE = 6
 
 def account_id_option(value: str) -> str:
     if not re.fullmatch(r"\d{12}", value):
-        raise ValueError(f"{value!r} is not a 12-digit account id")
+        raise argparse.ArgumentTypeError(f"{value!r} is not a 12-digit account id")
     return value
 
 
 def positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError("must be at least 1")
-    return number
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
+    return int(value)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

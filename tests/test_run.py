@@ -1,0 +1,204 @@
+"""Whole runs: option forms, bad input, narrowing to accounts, and AWS failures ending as `error`."""
+
+import json
+import textwrap
+
+import pytest
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+
+from rootguard.accounts import SESSION_NAME
+from tests.conftest import REPO
+
+MEMBER = "210987654321"
+ORG_SCENARIO = f"""\
+organization: {{}}
+accounts:
+  - id: "123456789012"
+    name: hub
+  - id: "{MEMBER}"
+    name: member
+"""
+
+
+def write_run_files(pytester, scenario=ORG_SCENARIO, profile_extra=""):
+    scenario_path = pytester.path / "scenario.yaml"
+    scenario_path.write_text(textwrap.dedent(scenario))
+    profile_path = pytester.path / "org.yaml"
+    profile_path.write_text(
+        f"backend: moto\nscenario: {scenario_path}\norganization:\n  role_name: OrganizationAccountAccessRole\n" + profile_extra
+    )
+    return profile_path
+
+
+def results(pack):
+    return json.loads((pack / "results.json").read_text())
+
+
+@pytest.mark.parametrize("form", ["space", "equals"])
+def test_profile_path_in_another_directory_from_the_repo_root(pytester, monkeypatch, form):
+    profile = write_run_files(pytester)
+    pack = pytester.path / "pack"
+    monkeypatch.chdir(REPO)
+    option = ["--profile", str(profile)] if form == "space" else [f"--profile={profile}"]
+    result = pytester.runpytest(*option, f"--report-dir={pack}", "-k", "test_root_mfa")
+    # The repo's pytest.ini (testpaths) and conftest.py were read although the profile lives elsewhere.
+    assert f"rootdir: {REPO}" in result.stdout.str()
+    assert "configfile: pytest.ini" in result.stdout.str()
+    assert result.ret == 0
+    data = results(pack)
+    assert {(r["control"], r["account_name"]) for r in data["results"]} == {("root-mfa", "hub"), ("root-mfa", "member")}
+
+
+def test_profile_by_name_from_the_repo_root(pytester, monkeypatch):
+    pack = pytester.path / "pack"
+    monkeypatch.chdir(REPO)
+    result = pytester.runpytest("--profile", "demo", "--report-dir", str(pack), "-k", "test_alternate_contacts")
+    assert result.ret == 1  # the demo has non-compliant accounts by design
+    data = results(pack)
+    assert data["profile"] == "demo"
+    assert len(data["results"]) == 7
+    assert {r["outcome"] for r in data["results"]} == {"passed", "failed"}
+
+
+@pytest.mark.parametrize(
+    "profile_text, expected",
+    [
+        ("accounts:\n  - id: 12345\n", "accounts[0].id: write the account id in quotes"),
+        ("acounts: []\n", ":1: acounts: unknown key"),
+        ("accounts:\n  - id: \"123456789012\"\n    role_arn: arn:aws:iam::123456789012:group/x\n", ":3: accounts[0].role_arn:"),
+        ("regions: [us-east-1\n", ": (file): invalid YAML"),
+    ],
+)
+def test_bad_profile_is_one_line_no_traceback_exit_4(pytester, profile_text, expected):
+    path = pytester.path / "bad.yaml"
+    path.write_text(profile_text)
+    result = pytester.runpytest(str(REPO / "tests_compliance"), "--profile", str(path))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.errlines if line.strip()]
+    assert len(errors) == 1, result.errlines
+    assert errors[0].startswith(f"ERROR: {path}:") and expected in errors[0]
+    assert "Traceback" not in result.stdout.str() + "\n".join(result.errlines)
+
+
+def test_missing_profile_name(pytester, monkeypatch):
+    monkeypatch.chdir(REPO)
+    result = pytester.runpytest("--profile", "no-such-profile")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.errlines[0] == "ERROR: profiles/no-such-profile.yaml:0: (file): no such file"
+
+
+def test_bad_scenario_is_one_line(pytester):
+    profile = write_run_files(pytester, scenario="accounts:\n  - id: \"123456789012\"\n    rooot: {}\n")
+    result = pytester.runpytest(str(REPO / "tests_compliance"), "--profile", str(profile))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "scenario.yaml:3:" in result.errlines[0] and "rooot" in result.errlines[0]
+    assert "Traceback" not in "\n".join(result.outlines + result.errlines)
+
+
+def test_account_option_narrows_the_run(pytester):
+    profile = write_run_files(pytester)
+    pack = pytester.path / "pack"
+    result = pytester.runpytest(str(REPO / "tests_compliance"), "--profile", str(profile), "--report-dir", str(pack), "--account", MEMBER)
+    assert result.ret in (0, 1)
+    data = results(pack)
+    assert {r["account_id"] for r in data["results"]} == {MEMBER}
+    assert len(data["results"]) == 10
+
+
+def test_unknown_or_malformed_account_option(pytester):
+    profile = write_run_files(pytester)
+    unknown = pytester.runpytest(str(REPO / "tests_compliance"), "--profile", str(profile), "--account", "999999999999")
+    assert unknown.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--account 999999999999: not among the accounts of profile org" in "\n".join(unknown.errlines)
+    malformed = pytester.runpytest(str(REPO / "tests_compliance"), "--profile", str(profile), "--account", "12")
+    assert malformed.ret == pytest.ExitCode.USAGE_ERROR
+    assert "'12' is not a 12-digit account id" in "\n".join(malformed.errlines)
+
+
+def test_organization_that_cannot_be_listed_exits_6_in_one_line(pytester):
+    profile = write_run_files(pytester, scenario='accounts:\n  - id: "123456789012"\n    name: hub\n')
+    result = pytester.runpytest(str(REPO / "tests_compliance"), "--profile", str(profile), "--report-dir", str(pytester.path / "pack"))
+    assert result.ret == 6
+    text = "\n".join(result.outlines + result.errlines)
+    assert "rootguard: " in text and "AWSOrganizationsNotInUseException" in text
+    assert "Traceback" not in text
+
+
+# --- AWS failures: an `error`, never a pass, and only where they happen -------------------------
+
+
+def inject(monkeypatch, decide):
+    """Make chosen AWS calls of the suite fail; decide(client, operation, params) returns an error code or None."""
+    real = BaseClient._make_api_call
+
+    def call(self, operation, params):
+        code = decide(self, operation, params)
+        if code:
+            raise ClientError({"Error": {"Code": code, "Message": f"injected {code}"}}, operation)
+        return real(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", call)
+
+
+@pytest.mark.parametrize("code", ["AccessDenied", "ThrottlingException", "InternalFailure"])
+def test_aws_error_on_one_account_is_error_there_only(judge, monkeypatch, code):
+    def decide(client, operation, params):
+        # Only the member's calls fail: it is reached through AssumeRole, the hub is not.
+        if operation == "GetAccountSummary" and client._request_signer._credentials.method == "sts-assume-role":
+            return code
+        return None
+
+    inject(monkeypatch, decide)
+    verdicts = judge(ORG_SCENARIO, "root-mfa")
+    assert verdicts.outcome("root-mfa", "member") == "error"
+    assert f"iam:GetAccountSummary failed: {code}" in verdicts.message("root-mfa", "member")
+    assert verdicts.outcome("root-mfa", "hub") == "passed"
+    assert "E" in verdicts.result.stdout.str()
+
+
+def test_role_that_cannot_be_assumed_errors_every_control_of_that_account(judge, monkeypatch):
+    inject(
+        monkeypatch,
+        lambda client, operation, params: "AccessDenied"
+        if operation == "AssumeRole" and params.get("RoleSessionName") == SESSION_NAME and MEMBER in params.get("RoleArn", "")
+        else None,
+    )
+    verdicts = judge(ORG_SCENARIO)
+    member = [r for r in verdicts.data["results"] if r["account_id"] == MEMBER]
+    assert len(member) == 10
+    assert {r["outcome"] for r in member} == {"error"}
+    assert all(f"sts:AssumeRole arn:aws:iam::{MEMBER}:role/OrganizationAccountAccessRole failed: AccessDenied" in r["message"] for r in member)
+    assert verdicts.outcome("root-mfa", "hub") == "passed"
+
+
+def test_unexpected_response_shape_is_error(judge, monkeypatch):
+    real = BaseClient._make_api_call
+
+    def call(self, operation, params):
+        response = real(self, operation, params)
+        if operation == "GetAccountSummary":
+            response["SummaryMap"].pop("AccountMFAEnabled", None)
+        if operation == "DescribeTrails":
+            response["trailList"] = "not a list"
+        return response
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", call)
+    verdicts = judge(ORG_SCENARIO)
+    assert verdicts.outcome("root-mfa") == "error"
+    assert "iam:GetAccountSummary: response has no 'AccountMFAEnabled'" in verdicts.message("root-mfa")
+    assert verdicts.outcome("cloudtrail-multi-region") == "error"
+    assert "cloudtrail:DescribeTrails: 'trailList' is str, not list" in verdicts.message("cloudtrail-multi-region")
+    assert not [r for r in verdicts.data["results"] if r["outcome"] == "passed" and r["control"].startswith(("root-mfa", "cloudtrail"))]
+
+
+def test_credentials_reaching_another_account_are_refused(pytester):
+    # Listed without a role, the account is reached with the hub's credentials: those are 123456789012's.
+    scenario = pytester.path / "scenario.yaml"
+    scenario.write_text('accounts:\n  - id: "123456789012"\n    name: hub\n')
+    profile = pytester.path / "p.yaml"
+    profile.write_text(f'backend: moto\nscenario: {scenario}\naccounts:\n  - id: "444455556666"\n    name: elsewhere\n')
+    pytester.runpytest(str(REPO / "tests_compliance"), "--profile", str(profile), "--report-dir", str(pytester.path / "pack"))
+    elsewhere = results(pytester.path / "pack")["results"]
+    assert elsewhere and {r["outcome"] for r in elsewhere} == {"error"}
+    assert "reach account 123456789012; refusing to judge it" in elsewhere[0]["message"]
