@@ -31,6 +31,7 @@ from rootguard.waivers import apply_waivers
 RUN = pytest.StashKey["Run"]()
 DEFAULT_PROFILE = "demo"
 EXIT_AWS_UNREACHABLE = 6
+TOPIC_ORDER = ("test_root_user", "test_cloudtrail", "test_monitoring", "test_account")
 
 
 def account_id_option(value: str) -> str:
@@ -239,6 +240,15 @@ class Run:
             except RootguardError:
                 return (self.profile.home_region,)
         return tuple(self.profile.regions)
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        # Root user first, then its safety nets: the order of the report's columns.
+        def topic(item: pytest.Item) -> int:
+            module = getattr(item, "module", None)
+            name = module.__name__.rsplit(".", 1)[-1] if module else ""
+            return TOPIC_ORDER.index(name) if name in TOPIC_ORDER else len(TOPIC_ORDER)
+
+        items.sort(key=topic)
 
     # --- fetching ahead --------------------------------------------------------------------
 
