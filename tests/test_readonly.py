@@ -1,6 +1,8 @@
 """The suite only reads: every AWS action it performs is in policy/readonly-policy.json, and all are reads."""
 
 import json
+import threading
+from collections import Counter
 
 import pytest
 
@@ -30,21 +32,29 @@ def policy_actions() -> set[str]:
     return actions
 
 
+class Recorder:
+    def __init__(self):
+        self.actions: set[str] = set()
+        self.requests: list[tuple] = []  # (access key, region, operation, parameters, thread)
+
+
 @pytest.fixture
-def performed(monkeypatch):
-    """Every API operation made through clients the suite builds (seeding is not the suite)."""
-    seen: set[str] = set()
+def recorder(monkeypatch):
+    """Every API request made through clients the suite builds (seeding is not the suite)."""
+    seen = Recorder()
     real_client = Connector.client
 
     def recording_client(self, session, service, region):
         client = real_client(self, session, service, region)
         name = client.meta.service_model.service_name
+        key = session.get_credentials().access_key
 
-        def record(model, **kwargs):
+        def record(model, params, **kwargs):  # before-parameter-build: once per request, API parameters
             operation = f"{name}:{model.name}"
-            seen.add(PERMISSION_FOR.get(operation, operation))
+            seen.actions.add(PERMISSION_FOR.get(operation, operation))
+            seen.requests.append((key, region, operation, json.dumps(params, sort_keys=True, default=str), threading.current_thread().name))
 
-        client.meta.events.register("before-call", lambda **kwargs: record(**kwargs))
+        client.meta.events.register("before-parameter-build", record)
         return client
 
     monkeypatch.setattr(Connector, "client", recording_client)
@@ -58,10 +68,20 @@ def test_every_action_in_policy_is_a_read():
         assert action in READS_BY_NAME or verb.startswith(READ_VERBS), f"{action} is not a read"
 
 
-def test_suite_calls_only_policy_actions_and_the_policy_holds_nothing_unused(pytester, performed):
+def test_suite_calls_only_policy_actions_and_the_policy_holds_nothing_unused(pytester, recorder):
     pack = pytester.path / "pack"
     pytester.runpytest(str(REPO / "tests_compliance"), "--profile", str(REPO / "profiles" / "demo.yaml"), "--report-dir", str(pack))
     assert json.loads((pack / "results.json").read_text())["results"]
+
+    # Facts are fetched once: no request repeats within an account. By design the credential
+    # report is polled until ready, and the hub's identity is asked twice: once for who ran
+    # the audit, once as the fact that its credentials reach the management account.
+    fact_requests = Counter(r[:4] for r in recorder.requests if r[2] != "iam:GenerateCredentialReport")
+    repeated = {r: n for r, n in fact_requests.items() if n > 1}
+    assert repeated == {("testing", "us-east-1", "sts:GetCallerIdentity", "{}"): 2}
+    assert len(fact_requests) > 50
+    # ... and fetched ahead, for several accounts at once.
+    assert len({r[4] for r in recorder.requests if r[4].startswith("rootguard-fetch")}) > 1
 
     # The paths the demo does not take: every enabled region, and an OU filter.
     scenario = REPO / "fixtures" / "scenarios" / "demo.yaml"
@@ -72,7 +92,7 @@ def test_suite_calls_only_policy_actions_and_the_policy_holds_nothing_unused(pyt
     )
     pytester.runpytest(str(REPO / "tests_compliance"), "--profile", str(profile), "--report-dir", str(pytester.path / "wide"))
 
-    allowed = policy_actions()
+    allowed, performed = policy_actions(), recorder.actions
     assert performed, "no AWS call was recorded"
     assert performed <= allowed, f"called but not in the policy: {sorted(performed - allowed)}"
     assert allowed <= performed, f"in the policy but never called: {sorted(allowed - performed)}"
