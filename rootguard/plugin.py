@@ -21,7 +21,7 @@ from rootguard.accounts import Account, Connector
 from rootguard.controls import Control, Target
 from rootguard.errors import AccountsError, RootguardError
 from rootguard.evidence import write_fact
-from rootguard.facts import FactStore
+from rootguard.facts import FactStore, closure
 from rootguard.frameworks import load_catalogs, unknown_ids
 from rootguard.outcomes import Result, classify
 from rootguard.profile import Profile, load_profile
@@ -157,6 +157,7 @@ class Run:
         self._catalogs = None
         self._mock = None
         self.connector: Connector | None = None
+        self.hub_store: FactStore | None = None
 
     # --- setting up ------------------------------------------------------------------------
 
@@ -229,9 +230,16 @@ class Run:
                 raise pytest.UsageError(f"--account {', '.join(missing)}: not among the accounts of profile {self.profile.name}")
             accounts = [a for a in accounts if a.id in wanted]
         self.accounts = accounts
-        self.stores = {
-            a.id: FactStore(a, self.connector, self.profile.regions, self.profile.home_region) for a in accounts
-        }
+        self.stores = {a.id: self._store(a) for a in accounts}
+        # Facts only the hub can read (an account's place in the organization, its SCPs) are
+        # fetched once, through the hub's own account: its store if judged, else one of its own.
+        hub_id = self.caller["Account"]
+        self.hub_store = self.stores.get(hub_id) or self._store(Account(id=hub_id, name="hub", source="hub"))
+        for store in self.stores.values():
+            store.hub_store = self.hub_store
+
+    def _store(self, account: Account) -> FactStore:
+        return FactStore(account, self.connector, self.profile.regions, self.profile.home_region)
 
     def regions_for(self, account: Account) -> tuple[str, ...]:
         if self.profile.all_regions:
@@ -343,25 +351,18 @@ class Run:
     def write_pack(self) -> None:
         written: dict[tuple, str] = {}
         callers = {}
-        for account_id, store in self.stores.items():
-            identity = None
-            for result in store.results():
-                if result.key[0] == "sts.caller_identity" and result.error is None:
-                    identity = result.value
-            callers[account_id] = identity
+        for store in {id(s): s for s in [*self.stores.values(), self.hub_store] if s is not None}.values():
+            identity = store.known(store.key_for("sts.caller_identity", None, {}))
+            callers[store.account.id] = identity.value if identity is not None and identity.error is None else None
         for result in self.results:
             paths = []
-            by_store: dict[int, tuple] = {}
-            for store, key in result.fact_keys:
-                by_store.setdefault(id(store), (store, []))[1].append(key)
-            for store, keys in by_store.values():
-                for fact_result in store.closure(keys):
-                    if not fact_result.calls:
-                        continue
-                    marker = (store.account.id, fact_result.key)
-                    if marker not in written:
-                        written[marker] = write_fact(self.pack, store.account, callers.get(store.account.id), fact_result)
-                    paths.append(written[marker])
+            for store, fact_result in closure(result.fact_keys):
+                if not fact_result.calls:
+                    continue
+                marker = (store.account.id, fact_result.key)
+                if marker not in written:
+                    written[marker] = write_fact(self.pack, store.account, callers.get(store.account.id), fact_result)
+                paths.append(written[marker])
             result.evidence = sorted(set(paths))
         self.results_path = write_results(self.pack, self, self.results, self.complete)
 

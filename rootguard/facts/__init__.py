@@ -66,7 +66,7 @@ class FactResult:
     value: Any = None
     error: FactError | None = None
     calls: list[CallRecord] = field(default_factory=list)
-    depends_on: list[FactKey] = field(default_factory=list)
+    depends_on: list[tuple["FactStore", FactKey]] = field(default_factory=list)
 
 
 def fact_key(name: str, region: str, params: dict) -> FactKey:
@@ -92,8 +92,17 @@ class FactContext:
 
     def fact(self, name: str, region: str | None = None, **params) -> Any:
         key = self.store.key_for(name, region, params)
-        self.result.depends_on.append(key)
+        self.result.depends_on.append((self.store, key))
         return self.store.get_by_key(key)
+
+    def hub_fact(self, name: str, region: str | None = None, **params) -> Any:
+        """A fact read with the hub's credentials (the organization's management view), cached there."""
+        hub = self.store.hub_store
+        if hub is None:
+            raise FactError(f"{name}: needs the hub's view of the organization, which this run does not have", code="NoHub")
+        key = hub.key_for(name, region, params)
+        self.result.depends_on.append((hub, key))
+        return hub.get_by_key(key)
 
     def call(self, service: str, operation: str, *, absent: Iterable[str] = (), region: str | None = None, **params) -> dict | None:
         """One API call. Error codes in `absent` mean "not there" (returned as None), not a failure."""
@@ -159,6 +168,23 @@ def utc_now_text() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def closure(pairs: Iterable[tuple["FactStore", FactKey]]) -> list[tuple["FactStore", FactResult]]:
+    """The given facts and everything they were derived from, across stores, in a stable order."""
+    seen: dict[tuple[int, FactKey], tuple[FactStore, FactResult]] = {}
+    stack = list(pairs)
+    while stack:
+        store, key = stack.pop()
+        marker = (id(store), key)
+        if marker in seen:
+            continue
+        result = store.known(key)
+        if result is None:
+            continue
+        seen[marker] = (store, result)
+        stack.extend(result.depends_on)
+    return sorted(seen.values(), key=lambda pair: (pair[0].account.id, repr(pair[1].key)))
+
+
 class FactStore:
     """All facts of one account: fetched at most once, safe to share between threads."""
 
@@ -171,6 +197,7 @@ class FactStore:
         self._key_locks: dict[FactKey, threading.Lock] = {}
         self._results: dict[FactKey, FactResult] = {}
         self._clients: dict[tuple[str, str], Any] = {}
+        self.hub_store: "FactStore | None" = None  # set by the run: facts only the hub can read
         self.fetch_seconds = 0.0
 
     # --- asking for facts ------------------------------------------------------------------
@@ -231,21 +258,9 @@ class FactStore:
         with self._lock:
             return list(self._results.values())
 
-    def closure(self, keys: Iterable[FactKey]) -> list[FactResult]:
-        """The given facts and everything they were derived from, in a stable order."""
-        seen: dict[FactKey, FactResult] = {}
-        stack = list(keys)
-        while stack:
-            key = stack.pop()
-            if key in seen:
-                continue
-            with self._lock:
-                result = self._results.get(key)
-            if result is None:
-                continue
-            seen[key] = result
-            stack.extend(result.depends_on)
-        return sorted(seen.values(), key=lambda r: repr(r.key))
+    def known(self, key: FactKey) -> FactResult | None:
+        with self._lock:
+            return self._results.get(key)
 
     def regions(self) -> tuple[str, ...]:
         if self._regions == "all":
