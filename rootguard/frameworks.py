@@ -49,3 +49,39 @@ def unknown_ids(frameworks: dict[str, tuple[str, ...]], catalogs: dict[str, Cata
             continue
         problems.extend(f"{key} id {rid!r} is not in frameworks/{CATALOG_FILES[key]}" for rid in ids if rid not in catalog.requirements)
     return problems
+
+
+def framework_matrix(results, catalogs: dict[str, Catalog]) -> dict:
+    """Requirement -> mapped controls -> outcome counts, per framework; unmapped requirements say so."""
+    controls = {r.control.id: r.control for r in results}
+    matrix = {}
+    for key, catalog in catalogs.items():
+        rows = []
+        for requirement, title in catalog.requirements.items():
+            mapped = sorted(c.id for c in controls.values() if requirement in c.frameworks.get(key, ()))
+            counts: dict[str, int] = {}
+            per_account: dict[str, dict[str, int]] = {}
+            for r in results:
+                if r.control.id in mapped:
+                    counts[r.outcome] = counts.get(r.outcome, 0) + 1
+                    tally = per_account.setdefault(r.account_id, {})
+                    tally[r.outcome] = tally.get(r.outcome, 0) + 1
+            rows.append(
+                {
+                    "id": requirement,
+                    "title": title,
+                    "status": "covered" if mapped else "not covered",
+                    "controls": mapped,
+                    "counts": counts,
+                    "accounts": per_account,
+                }
+            )
+        covered = sum(1 for row in rows if row["controls"])
+        matrix[key] = {
+            "title": catalog.title,
+            "version": catalog.version,
+            "requirements_total": len(rows),
+            "requirements_covered": covered,
+            "requirements": rows,
+        }
+    return matrix

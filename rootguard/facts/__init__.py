@@ -104,13 +104,22 @@ class FactContext:
         self.result.depends_on.append((hub, key))
         return hub.get_by_key(key)
 
+    def _client(self, record: CallRecord, service: str, region: str):
+        try:
+            return self.store.client(service, region)
+        except FactError as exc:
+            # The account could not be reached at all (AssumeRole refused, bad profile): keep why,
+            # so the evidence, and a replay of it, say the same.
+            record.error = {"Kind": "session", "Code": exc.code, "Action": exc.action, "Message": str(exc)}
+            raise
+
     def call(self, service: str, operation: str, *, absent: Iterable[str] = (), region: str | None = None, **params) -> dict | None:
         """One API call. Error codes in `absent` mean "not there" (returned as None), not a failure."""
         region = region or self.region
         action = action_name(service, operation)
         record = CallRecord(action, region, dict(params), utc_now_text())
         self.result.calls.append(record)
-        client = self.store.client(service, region)
+        client = self._client(record, service, region)
         try:
             response = getattr(client, operation)(**params)
         except ClientError as exc:
@@ -134,7 +143,7 @@ class FactContext:
         action = action_name(service, operation)
         record = CallRecord(action, region, dict(params), utc_now_text(), pages=0)
         self.result.calls.append(record)
-        client = self.store.client(service, region)
+        client = self._client(record, service, region)
         items: list = []
         try:
             for page in client.get_paginator(operation).paginate(**params):

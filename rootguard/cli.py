@@ -1,0 +1,89 @@
+"""The `rootguard` command: work with evidence packs (verify, build the Allure report).
+
+Judging accounts is `pytest --profile NAME`; this command is for what comes after:
+`rootguard verify PACK` recomputes every hash of a pack against its manifest and
+`rootguard report PACK` builds the pack's Allure HTML report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rootguard import __version__
+from rootguard.allure_report import allure_cli, build_html
+from rootguard.pack import MANIFEST, PackError, verify, write_manifest
+
+
+def latest_pack(reports: Path) -> Path | None:
+    manifests = sorted(reports.glob(f"*/*/{MANIFEST}"), key=lambda p: p.stat().st_mtime)
+    return manifests[-1].parent if manifests else None
+
+
+def command_verify(args) -> int:
+    pack = Path(args.pack)
+    checked = verify(pack)
+    for kind in ("changed", "added", "missing"):
+        for path in getattr(checked, kind):
+            print(f"{kind}: {path}")
+    manifest = checked.manifest
+    state = "complete" if manifest.get("complete") else "INCOMPLETE (the run did not finish)"
+    if not checked.ok:
+        problems = len(checked.changed) + len(checked.added) + len(checked.missing)
+        print(f"rootguard verify: {pack}: FAILED, {problems} file(s) differ from the manifest")
+        return 1
+    print(f"rootguard verify: {pack}: OK, {len(manifest['files'])} files match the manifest; run {state}, "
+          f"profile {manifest.get('profile')}, started {manifest.get('started_at')}")
+    return 0
+
+
+def command_report(args) -> int:
+    pack = Path(args.pack) if args.pack else latest_pack(Path(args.reports))
+    if pack is None:
+        print(f"rootguard report: no evidence pack under {args.reports}", file=sys.stderr)
+        return 2
+    checked = verify(pack)
+    if not checked.ok:
+        # Re-hashing a pack that was changed would launder the change.
+        print(f"rootguard report: {pack} does not match its manifest; run `rootguard verify {pack}`", file=sys.stderr)
+        return 1
+    command = allure_cli(Path(args.root))
+    if command is None:
+        print("rootguard report: the Allure command line is not installed; run `make report` (npm ci) first", file=sys.stderr)
+        return 2
+    status = build_html(command, pack)
+    manifest = checked.manifest
+    metadata = {k: v for k, v in manifest.items() if k not in ("files", "pack_format", "algorithm")}
+    metadata["allure_report"] = {**(manifest.get("allure_report") or {}), **status}
+    write_manifest(pack, metadata)
+    if not status["html_built"]:
+        print(f"rootguard report: {status['reason']}", file=sys.stderr)
+        return 1
+    print(f"rootguard report: {pack / status['html']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rootguard", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"rootguard {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser("verify", help="recompute a pack's hashes and list changed, added and missing files")
+    check.add_argument("pack")
+    check.set_defaults(handler=command_verify)
+    report = commands.add_parser("report", help="build the Allure HTML report of a pack (default: the newest)")
+    report.add_argument("pack", nargs="?")
+    report.add_argument("--reports", default="reports", help="where to look for the newest pack (default: reports)")
+    report.add_argument("--root", default=".", help="the folder holding node_modules/ (default: .)")
+    report.set_defaults(handler=command_report)
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except PackError as exc:
+        print(f"rootguard {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

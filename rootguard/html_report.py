@@ -1,0 +1,120 @@
+"""The self-contained HTML report (pytest-html): control columns, evidence per row, and the matrices.
+
+Registered only when pytest-html is active; its hooks add the control id, account,
+severity and framework ids to every row, attach each verdict's evidence as JSON,
+and put the accounts-by-controls matrix and the framework matrix above the table.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import pytest
+
+from rootguard.frameworks import framework_matrix
+from rootguard.reporting import MARKS, counts
+from rootguard.outcomes import OUTCOMES
+
+
+class HtmlReport:
+    def __init__(self, run):
+        self.run = run
+
+    def pytest_html_report_title(self, report):
+        report.title = f"rootguard evidence: profile {self.run.profile.name}, {self.run.started_text}"
+
+    def pytest_html_results_table_header(self, cells):
+        cells.insert(1, "<th>Control</th>")
+        cells.insert(2, "<th>Account</th>")
+        cells.insert(3, "<th>Severity</th>")
+        cells.insert(4, "<th>Outcome</th>")
+        cells.insert(5, "<th>Frameworks</th>")
+
+    def pytest_html_results_table_row(self, report, cells):
+        result = getattr(report, "rootguard_result", None)
+        if result is None:
+            for index in range(1, 6):
+                cells.insert(index, "<td></td>")
+            return
+        frameworks = "; ".join(f"{k}: {', '.join(v)}" for k, v in result.control.frameworks.items() if v)
+        account = f"{result.account_name} ({result.account_id})" + (f" {result.region}" if result.region else "")
+        cells.insert(1, f"<td>{escape(result.control.id)}</td>")
+        cells.insert(2, f"<td>{escape(account)}</td>")
+        cells.insert(3, f"<td>{escape(result.control.severity)}</td>")
+        cells.insert(4, f"<td class=\"rootguard-{result.outcome}\">{escape(result.outcome)}</td>")
+        cells.insert(5, f"<td>{escape(frameworks)}</td>")
+
+    @pytest.hookimpl(hookwrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        result = getattr(report, "rootguard_result", None)
+        if result is None or report.when == "teardown":
+            return
+        from pytest_html import extras
+
+        attached = list(getattr(report, "extras", []))
+        attached.append(extras.text(result.message, name="verdict"))
+        for path, document in getattr(report, "rootguard_evidence", {}).items():
+            attached.append(extras.json(document, name=path))
+        report.extras = attached
+
+    def pytest_html_results_summary(self, prefix, summary, postfix, session):
+        run = self.run
+        if not run.results:
+            return
+        prefix.append(account_matrix_html(run))
+        prefix.append(framework_matrix_html(framework_matrix(run.results, run.catalogs())))
+
+
+def account_matrix_html(run) -> str:
+    controls = list(dict.fromkeys(r.control.id for r in run.results))
+    cell = {}
+    rank = {"error": 5, "failed": 4, "waived": 3, "skipped": 2, "passed": 1}
+    for r in run.results:
+        key = (r.account_id, r.control.id)
+        if key not in cell or rank[r.outcome] > rank[cell[key]]:
+            cell[key] = r.outcome
+    head = "".join(f"<th title=\"{escape(c)}\">{escape(c)}</th>" for c in controls)
+    rows = []
+    for account in run.accounts:
+        marks = "".join(
+            f"<td class=\"rootguard-{cell.get((account.id, c), 'none')}\">{MARKS.get(cell.get((account.id, c), ''), '-')}</td>" for c in controls
+        )
+        rows.append(f"<tr><th>{escape(account.name)} ({account.id})</th>{marks}</tr>")
+    tally = counts(run.results)
+    totals = ", ".join(f"{tally[o]} {o}" for o in OUTCOMES)
+    return (
+        "<h2 id=\"rootguard-matrix\">Accounts by controls</h2>"
+        f"<table class=\"rootguard-matrix\"><tr><th>account</th>{head}</tr>{''.join(rows)}</table>"
+        f"<p>{escape(totals)}. Marks: . passed, F failed, E error, s skipped, w waived, - not run.</p>"
+    )
+
+
+def framework_matrix_html(matrix: dict) -> str:
+    parts = ["<h2 id=\"rootguard-frameworks\">Framework coverage</h2>"]
+    for key, framework in matrix.items():
+        parts.append(
+            f"<h3>{escape(framework['title'])} {escape(framework['version'])}: "
+            f"{framework['requirements_covered']} of {framework['requirements_total']} requirements covered</h3>"
+        )
+        rows = []
+        for row in framework["requirements"]:
+            if row["controls"]:
+                tally = ", ".join(f"{n} {o}" for o, n in sorted(row["counts"].items()))
+                failing = sorted(a for a, t in row["accounts"].items() if t.get("failed") or t.get("error"))
+                rows.append(
+                    f"<tr><td>{escape(row['id'])}</td><td>{escape(row['title'][:140])}</td>"
+                    f"<td>{escape(', '.join(row['controls']))}</td><td>{escape(tally)}</td>"
+                    f"<td>{escape(', '.join(failing)) or '-'}</td></tr>"
+                )
+            else:
+                rows.append(
+                    f"<tr class=\"rootguard-not-covered\"><td>{escape(row['id'])}</td><td>{escape(row['title'][:140])}</td>"
+                    "<td colspan=\"3\">not covered by any rootguard control</td></tr>"
+                )
+        parts.append(
+            f"<table class=\"rootguard-framework\" id=\"rootguard-framework-{escape(key)}\"><tr><th>requirement</th><th>title</th>"
+            "<th>controls</th><th>outcomes</th><th>accounts failing</th></tr>" + "".join(rows) + "</table>"
+        )
+    return "".join(parts)

@@ -1,0 +1,94 @@
+"""The evidence pack on disk: its layout, the hash manifest, and verifying a pack against it.
+
+manifest.json holds the SHA-256 of every other file in the pack and the run's
+metadata; `rootguard verify PACK` recomputes them and names every file that was
+changed, added or removed since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PACK_FORMAT = 1
+MANIFEST = "manifest.json"
+RESULTS = "results.json"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def pack_files(pack: Path) -> list[str]:
+    """Every file of the pack but the manifest, as sorted POSIX paths relative to the pack."""
+    found = []
+    for root, _dirs, files in os.walk(pack):
+        for name in files:
+            relative = (Path(root) / name).relative_to(pack).as_posix()
+            if relative != MANIFEST and not name.endswith(".tmp"):
+                found.append(relative)
+    return sorted(found)
+
+
+def write_json_atomic(path: Path, document: dict) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+    os.replace(temporary, path)  # a reader never sees half a file
+
+
+def write_manifest(pack: Path, metadata: dict) -> Path:
+    files = {relative: sha256_file(pack / relative) for relative in pack_files(pack)}
+    document = {"pack_format": PACK_FORMAT, **metadata, "algorithm": "sha256", "files": files}
+    path = pack / MANIFEST
+    write_json_atomic(path, document)
+    return path
+
+
+def read_manifest(pack: Path) -> dict:
+    path = pack / MANIFEST
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PackError(f"{path}: no manifest: not a rootguard evidence pack, or the run is still writing it") from None
+    except (OSError, ValueError) as exc:
+        raise PackError(f"{path}: unreadable manifest ({exc})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("files"), dict):
+        raise PackError(f"{path}: manifest has no 'files' table")
+    return document
+
+
+class PackError(Exception):
+    """A pack that cannot be read; the message is one line for the user."""
+
+
+@dataclass
+class Verification:
+    manifest: dict
+    changed: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.changed or self.added or self.missing)
+
+
+def verify(pack: Path) -> Verification:
+    manifest = read_manifest(pack)
+    recorded: dict = manifest["files"]
+    result = Verification(manifest)
+    present = set(pack_files(pack))
+    for relative, expected in sorted(recorded.items()):
+        if relative not in present:
+            result.missing.append(relative)
+        elif sha256_file(pack / relative) != expected:
+            result.changed.append(relative)
+    result.added = sorted(present - set(recorded))
+    return result

@@ -1,0 +1,387 @@
+"""One compliance run: its accounts and facts, each verdict as it happens, and the evidence pack at the end.
+
+`Run` is registered with pytest's plugin manager by rootguard.plugin; its hook
+methods carry a run from profile to pack: accounts and fact stores at collection,
+facts fetched ahead for all accounts at once, one outcome per (control, account)
+as each test ends, then results.json, the framework matrix and the manifest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from rootguard import __version__
+from rootguard.accounts import Account, Connector
+from rootguard.controls import Control, Target
+from rootguard.errors import AccountsError, RootguardError
+from rootguard.evidence import json_default, redact, write_fact
+from rootguard.facts import FactStore, closure
+from rootguard.frameworks import framework_matrix, load_catalogs
+from rootguard.outcomes import Result, classify
+from rootguard.pack import MANIFEST, PackError, verify, write_json_atomic, write_manifest
+from rootguard.profile import Profile, load_profile
+from rootguard.replay import RecordedCalls, RecordedRun, ReplayConnector, settings_of
+from rootguard.reporting import compare_results, comparison_lines, matrix_lines, write_results
+from rootguard.waivers import apply_waivers
+
+DEFAULT_PROFILE = "demo"
+EXIT_AWS_UNREACHABLE = 6
+
+
+class Run:
+    """The state of one compliance run, registered with the plugin manager for its hooks."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        self.finished_at: dt.datetime | None = None
+        self.replaying: RecordedRun | None = None
+        self.profile: Profile = self._load_profile()
+        self.accounts: list[Account] = []
+        self.stores: dict[str, FactStore] = {}
+        self.hub_store: FactStore | None = None
+        self.results: list[Result] = []
+        self.caller: dict | None = None
+        self.complete = False
+        self.comparison: dict | None = None
+        self.results_path: Path | None = None
+        self._catalogs = None
+        self._mock = None
+        self.connector = None
+        self._evidence: dict[tuple, tuple[str, dict]] = {}
+        self._evidence_lock = threading.Lock()
+        self._previous_sigterm = None
+        self.pack = self._prepare_pack()
+        self._route_reports()
+
+    # --- setting up ------------------------------------------------------------------------
+
+    def _load_profile(self) -> Profile:
+        try:
+            replay = self.config.getoption("replay")
+            if replay:
+                checked = verify(Path(replay))
+                if not checked.ok:
+                    differ = checked.changed + checked.added + checked.missing
+                    raise PackError(f"--replay {replay}: {len(differ)} file(s) differ from its manifest ({differ[0]} ...); "
+                                    f"see `rootguard verify {replay}`")
+                self.replaying = RecordedRun(Path(replay))
+                self.recorded_calls = RecordedCalls(self.replaying.pack)
+                self.started_at = self.replaying.started_at()  # judge the moment the evidence was taken
+                return self.replaying.profile()
+            return load_profile(self.config.getoption("profile") or DEFAULT_PROFILE, self.config.rootpath)
+        except (RootguardError, PackError) as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    def catalogs(self):
+        if self._catalogs is None:
+            self._catalogs = load_catalogs()
+        return self._catalogs
+
+    @property
+    def started_text(self) -> str:
+        return self.started_at.isoformat().replace("+00:00", "Z")
+
+    @property
+    def finished_text(self) -> str | None:
+        return self.finished_at.isoformat().replace("+00:00", "Z") if self.finished_at else None
+
+    def _prepare_pack(self) -> Path:
+        chosen = self.config.getoption("report_dir")
+        if chosen:
+            pack = Path(chosen)
+        else:
+            stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+            kind = "replay-" if self.replaying else ""
+            pack = self.config.rootpath / "reports" / self.profile.name / f"{kind}{stamp}"
+        try:
+            pack.mkdir(parents=True, exist_ok=True)
+            probe = pack / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise pytest.UsageError(f"report directory {pack}: cannot write there ({exc.strerror or exc})") from None
+        if (pack / MANIFEST).exists():
+            raise pytest.UsageError(f"report directory {pack} already holds an evidence pack; choose an empty one")
+        return pack
+
+    def _route_reports(self) -> None:
+        """Point pytest-html, JUnit and Allure into the pack, unless the user chose other paths."""
+        option = self.config.option
+        if hasattr(option, "htmlpath") and not option.htmlpath:
+            option.htmlpath = str(self.pack / "report.html")
+            option.self_contained_html = True
+        if not getattr(option, "xmlpath", None):
+            option.xmlpath = str(self.pack / "junit.xml")
+        if hasattr(option, "allure_report_dir") and not option.allure_report_dir:
+            option.allure_report_dir = str(self.pack / "allure-results")
+
+    def _start_backend(self) -> None:
+        if self.profile.backend != "moto":
+            return
+        from moto import mock_aws
+
+        from fixtures import motoext, scenario
+
+        motoext.install()
+        self._mock = mock_aws()
+        self._mock.start()
+        try:
+            scenario.seed(scenario.load_scenario(self.profile.scenario))
+        except scenario.ScenarioError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    def _on_sigterm(self, signum, frame):
+        # A CI job being cancelled: stop like Ctrl-C, so the pack is finished and marked incomplete.
+        raise KeyboardInterrupt("SIGTERM")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
+        if self.replaying:
+            self.connector = ReplayConnector(self.recorded_calls)
+            self.caller = self.replaying.caller()
+            accounts = self.replaying.accounts()
+        else:
+            self._start_backend()
+            self.connector = Connector(self.profile, mocked=self.profile.backend == "moto")
+            try:
+                self.caller = self.connector.hub_identity()
+                accounts = self.connector.resolve_accounts()
+            except AccountsError as exc:
+                pytest.exit(f"rootguard: {exc}", returncode=EXIT_AWS_UNREACHABLE)
+        wanted = self.config.getoption("account")
+        if wanted:
+            known = {a.id for a in accounts}
+            missing = [w for w in wanted if w not in known]
+            if missing:
+                raise pytest.UsageError(f"--account {', '.join(missing)}: not among the accounts of profile {self.profile.name}")
+            accounts = [a for a in accounts if a.id in wanted]
+        self.accounts = accounts
+        self.stores = {a.id: self._store(a) for a in accounts}
+        # Facts only the hub can read (an account's place in the organization, its SCPs) are
+        # fetched once, through the hub's own account: its store if judged, else one of its own.
+        hub_id = self.caller["Account"]
+        self.hub_store = self.stores.get(hub_id) or self._store(Account(id=hub_id, name="hub", source="hub"))
+        for store in self.stores.values():
+            store.hub_store = self.hub_store
+        self._describe_environment()
+
+    def _store(self, account: Account) -> FactStore:
+        return FactStore(account, self.connector, self.profile.regions, self.profile.home_region)
+
+    def _describe_environment(self) -> None:
+        """The run's metadata in pytest-html's environment table."""
+        try:
+            from pytest_metadata.plugin import metadata_key
+        except ImportError:
+            return
+        metadata = self.config.stash.get(metadata_key, None)
+        if metadata is None:
+            return
+        metadata["rootguard profile"] = self.profile.name
+        metadata["rootguard caller"] = str(self.caller.get("Arn"))
+        metadata["rootguard suite version"] = __version__
+        metadata["rootguard started (UTC)"] = self.started_text
+        metadata["rootguard accounts"] = str(len(self.accounts))
+        if self.replaying:
+            metadata["rootguard replay of"] = str(self.replaying.pack)
+
+    def regions_for(self, account: Account) -> tuple[str, ...]:
+        if self.profile.all_regions:
+            try:
+                return self.stores[account.id].regions()
+            except RootguardError:
+                return (self.profile.home_region,)
+        return tuple(self.profile.regions)
+
+    # --- fetching ahead --------------------------------------------------------------------
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if self.config.option.collectonly:
+            return
+        wanted: dict[str, dict[tuple, None]] = {}
+        for item in session.items:
+            marker = item.get_closest_marker("control")
+            spec = getattr(item, "callspec", None)
+            if marker is None or spec is None or "account" not in spec.params:
+                continue
+            account, region = spec.params["account"]
+            for name in marker.args[0].facts:
+                wanted.setdefault(account.id, {})[(name, region)] = None
+        self.prefetch(wanted)
+
+    def prefetch(self, wanted: dict[str, dict[tuple, None]]) -> None:
+        """Fetch every fact the selected controls read, for all accounts at once (one worker per account)."""
+
+        def fetch_account(account_id: str) -> None:
+            store = self.stores[account_id]
+            for name, region in wanted[account_id]:
+                try:
+                    store.get(name, region)
+                except RootguardError:
+                    pass  # kept in the store; the control reports it as `error`
+
+        workers = min(self.config.getoption("fetch_workers"), max(1, len(wanted)))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rootguard-fetch")
+        try:
+            list(pool.map(fetch_account, sorted(wanted)))
+        finally:
+            # On Ctrl-C, do not wait for the accounts not yet started.
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    # --- outcomes --------------------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        report = yield
+        marker = item.get_closest_marker("control")
+        if marker is None or not hasattr(item, "callspec"):
+            return report
+        if report.when == "teardown" or (report.when == "setup" and report.passed):
+            return report
+        meta: Control = marker.args[0]
+        account, region = item.callspec.params["account"]
+        target: Target | None = item.funcargs.get("account") if report.when == "call" else None
+        reason = ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        outcome, message = classify(call.excinfo, report.passed, report.skipped, reason, target.pass_message if target else "")
+        message = f"{account.label}{' ' + region if region else ''}: {message}"
+        if outcome == "failed":
+            outcome, message = apply_waivers(self.profile.waivers, meta.id, account.id, message, self.started_at.date())
+        result = Result(
+            control=meta,
+            account_id=account.id,
+            account_name=account.name,
+            region=region,
+            outcome=outcome,
+            message=message,
+            fact_keys=list(target.used) if target else [],
+            duration=report.duration,
+        )
+        documents = self.record_evidence(result)
+        self.results.append(result)
+        report.rootguard_outcome = outcome
+        report.rootguard_result = result
+        report.rootguard_evidence = documents
+        report.user_properties.extend(
+            [("control", meta.id), ("account_id", account.id), ("account_name", account.name), ("outcome", outcome), ("message", message)]
+        )
+        if getattr(self.config.option, "allure_report_dir", None):
+            from rootguard.allure_report import attach_verdict
+
+            attach_verdict(result, documents)
+        if outcome == "waived":
+            # An approved exception does not fail the run; it stays visible as `waived`.
+            report.outcome, report.longrepr = "skipped", (str(item.path), 0, message)
+        if report.failed:
+            report.longrepr = message
+        return report
+
+    def record_evidence(self, result: Result) -> dict[str, dict]:
+        """Write the facts behind one verdict (each file once) and return them by pack path."""
+        documents = {}
+        for store, fact_result in closure(result.fact_keys):
+            if not fact_result.calls:
+                continue
+            marker = (store.account.id, fact_result.key)
+            with self._evidence_lock:
+                if marker not in self._evidence:
+                    caller = store.known(store.key_for("sts.caller_identity", None, {}))
+                    identity = caller.value if caller is not None and caller.error is None else None
+                    self._evidence[marker] = write_fact(self.pack, store.account, identity, fact_result)
+            path, document = self._evidence[marker]
+            documents[path] = document
+        result.evidence = sorted(documents)
+        return documents
+
+    def pytest_report_teststatus(self, report, config):
+        outcome = getattr(report, "rootguard_outcome", None)
+        if outcome == "error" and report.when == "call":
+            return "error", "E", "ERROR"
+        if outcome == "waived":
+            return "waived", "w", "WAIVED"
+        return None
+
+    # --- the end of the run ----------------------------------------------------------------
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
+        self.finished_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR) or bool(session.shouldstop)
+        expected = sum(1 for item in session.items if item.get_closest_marker("control"))
+        self.complete = not interrupted and len(self.results) >= expected and bool(self.accounts)
+        if not self.accounts:
+            return
+        compare_with = self.config.getoption("compare") or (str(self.replaying.pack) if self.replaying else None)
+        if compare_with:
+            try:
+                self.comparison = compare_results(Path(compare_with), self.results)
+            except PackError as exc:
+                self.comparison = {"against": compare_with, "error": str(exc)}
+            write_json_atomic(self.pack / "comparison.json", self.comparison)
+        matrix = framework_matrix(self.results, self.catalogs())
+        write_json_atomic(self.pack / "framework-matrix.json", matrix)
+        self.results_path = write_results(self.pack, self, self.results, self.complete)
+
+    def results_extras(self) -> dict:
+        """Fields results.json carries beyond the DESIGN.md contract."""
+        extras = {
+            "complete": self.complete,
+            "backend": self.profile.backend,
+            "caller_identity": redact(self.caller) if self.caller else None,
+            "settings": settings_of(self.profile),
+            "frameworks_selected": list(self.config.getoption("framework") or []),
+        }
+        if self.replaying:
+            extras["replay_of"] = {"pack": str(self.replaying.pack), "started_at": self.replaying.results.get("started_at")}
+        return extras
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config) -> None:
+        if not self.accounts or not self.results:
+            return
+        controls = list(dict.fromkeys(r.control.id for r in self.results))
+        terminalreporter.section(f"rootguard: profile {self.profile.name}, {len(self.accounts)} accounts x {len(controls)} controls")
+        for line in matrix_lines(self.results, self.accounts, controls):
+            terminalreporter.write_line(line)
+        if self.comparison:
+            for line in comparison_lines(self.comparison):
+                terminalreporter.write_line(line)
+        if not self.complete:
+            terminalreporter.write_line("the run did not finish: the pack holds what it judged and is marked incomplete")
+        terminalreporter.write_line(f"evidence pack: {self.pack}")
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+        if self.finished_at is None:
+            return
+        # Last of all, when pytest-html and JUnit have written their files: the hash manifest.
+        from rootguard.allure_report import finish_allure_results
+
+        allure = finish_allure_results(self)
+        write_manifest(
+            self.pack,
+            {
+                "profile": self.profile.name,
+                "started_at": self.started_text,
+                "finished_at": self.finished_text,
+                "suite_version": __version__,
+                "caller": self.caller.get("Arn") if self.caller else None,
+                "complete": self.complete,
+                "results": len(self.results),
+                "allure_report": allure,
+            },
+        )
