@@ -28,7 +28,12 @@ SEVERITIES = ("low", "medium", "high", "critical")
 PARAM_DEFAULTS: dict[str, Any] = {
     "root_recent_use_days": 90,
     "cloudwatch_delivery_max_hours": 24,
+    "min_password_length": 14,
+    "log_retention_days": 365,
+    "require_mfa_delete": False,
+    "scp_root_allowed_actions": (),
 }
+IAM_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$")
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,9 @@ def load_profile(value: str, rootdir: Path) -> Profile:
     path, shown = resolve_profile_path(value, rootdir)
     doc = read_document(path, ProfileError, shown_as=shown)
     name = Path(path).stem
-    return parse_profile(doc, name=name, base_dirs=(rootdir, Path(path).resolve().parent))
+    # A scenario path is read from the run's root, the profile's folder, or the project holding profiles/.
+    folder = Path(path).resolve().parent
+    return parse_profile(doc, name=name, base_dirs=(rootdir, folder, folder.parent))
 
 
 def parse_profile(doc: Document, name: str, base_dirs: tuple[Path, ...] = ()) -> Profile:
@@ -318,12 +325,23 @@ def _params(doc: Document, value: Any) -> dict[str, Any]:
     for key, given in value.items():
         where = ("params", key)
         default = PARAM_DEFAULTS[key]
-        if isinstance(default, int):
+        if isinstance(default, bool):
+            expect_type(doc, given, where, bool, "true or false")
+        elif isinstance(default, int):
             expect_type(doc, given, where, int, "a whole number")
             if given < 1:
                 raise doc.error(where, "must be at least 1")
+        elif isinstance(default, tuple):
+            given = tuple(expect_list(doc, given, where, lambda v, w: _action_name(doc, w, v)))
         params[key] = given
     return params
+
+
+def _action_name(doc: Document, where: tuple, value: Any) -> str:
+    expect_type(doc, value, where, str, "an IAM action name (like iam:EnableMFADevice)")
+    if not IAM_ACTION.match(value):
+        raise doc.error(where, f"{value!r} is not an IAM action name (service:Action, like iam:EnableMFADevice)")
+    return value
 
 
 def parse_waiver(doc: Document, value: Any, where: tuple) -> Waiver:

@@ -273,7 +273,8 @@ class Run:
         report.rootguard_outcome = outcome
         report.rootguard_result = result
         report.rootguard_evidence = documents
-        report.user_properties.extend(
+        # JUnit reads properties from the item when its teardown is reported.
+        item.user_properties.extend(
             [("control", meta.id), ("account_id", account.id), ("account_name", account.name), ("outcome", outcome), ("message", message)]
         )
         if getattr(self.config.option, "allure_report_dir", None):

@@ -1,0 +1,278 @@
+"""The evidence pack: every file present, hashes that catch any change, replay, compare, interruption, redaction."""
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from botocore.client import BaseClient
+
+from rootguard.cli import main as rootguard
+from rootguard.controls import Target
+from rootguard.pack import pack_files, sha256_file
+from tests.conftest import REPO
+
+DEMO = str(REPO / "profiles" / "demo.yaml")
+SUITE = str(REPO / "tests_compliance")
+
+
+def run_demo(pytester, pack: Path, *args):
+    result = pytester.runpytest(SUITE, "--profile", DEMO, "--report-dir", str(pack), *args)
+    return result, json.loads((pack / "results.json").read_text())
+
+
+def outcomes(data) -> dict:
+    return {(r["control"], r["account_id"], r["region"]): r["outcome"] for r in data["results"]}
+
+
+@pytest.fixture(scope="module")
+def demo_pack(tmp_path_factory):
+    """One demo pack shared by the read-only checks below (made with a throwaway pytester run)."""
+    import subprocess
+    import sys
+
+    pack = tmp_path_factory.mktemp("demo") / "pack"
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "--profile", "demo", "--report-dir", str(pack), "-q", "-p", "no:randomly"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert (pack / "manifest.json").is_file()
+    return pack
+
+
+def test_pack_holds_every_part(demo_pack):
+    for part in ("results.json", "report.html", "junit.xml", "manifest.json", "framework-matrix.json"):
+        assert (demo_pack / part).is_file(), part
+    assert any((demo_pack / "allure-results").glob("*-result.json"))
+    assert (demo_pack / "allure-results" / "categories.json").is_file()
+    assert (demo_pack / "allure-results" / "environment.properties").is_file()
+    data = json.loads((demo_pack / "results.json").read_text())
+    assert data["complete"] is True and len(data["results"]) == 70
+    for result in data["results"]:
+        assert result["evidence"], result
+        for path in result["evidence"]:
+            document = json.loads((demo_pack / path).read_text())
+            assert document["account_id"] and document["calls"] and document["caller"]["Account"]
+            assert all({"action", "region", "parameters", "requested_at"} <= set(call) for call in document["calls"])
+    # One test case per (control, account) in JUnit, named so a CI system shows both.
+    junit = (demo_pack / "junit.xml").read_text()
+    assert 'name="test_root_mfa[payments-prod-222233334444]"' in junit
+    assert '<property name="control" value="root-mfa"' in junit
+
+
+def test_manifest_hashes_every_other_file(demo_pack):
+    manifest = json.loads((demo_pack / "manifest.json").read_text())
+    assert set(manifest["files"]) == set(pack_files(demo_pack))
+    assert "manifest.json" not in manifest["files"]
+    assert all(manifest["files"][p] == sha256_file(demo_pack / p) for p in manifest["files"])
+    assert manifest["complete"] is True and manifest["profile"] == "demo" and manifest["results"] == 70
+
+
+def test_verify_passes_then_catches_one_changed_byte(demo_pack, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_pack, copy)
+    assert rootguard(["verify", str(copy)]) == 0
+    assert "OK, " in capsys.readouterr().out
+
+    evidence = sorted((copy / "evidence").glob("*/*.json"))[3]
+    raw = bytearray(evidence.read_bytes())
+    raw[len(raw) // 2] ^= 0x01  # one bit of one byte
+    evidence.write_bytes(bytes(raw))
+    (copy / "junit.xml").unlink()
+    (copy / "notes.txt").write_text("added later")
+    assert rootguard(["verify", str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert f"changed: {evidence.relative_to(copy).as_posix()}" in out
+    assert "missing: junit.xml" in out
+    assert "added: notes.txt" in out
+    assert "FAILED, 3 file(s) differ" in out
+
+
+def test_verify_of_something_that_is_not_a_pack(tmp_path, capsys):
+    assert rootguard(["verify", str(tmp_path)]) == 2
+    assert "no manifest" in capsys.readouterr().err
+
+
+def test_replay_without_any_aws_reproduces_every_outcome(pytester, demo_pack, monkeypatch):
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_aws(self, operation, params):
+        raise AssertionError(f"replay called AWS: {operation}")
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", no_aws)
+    replay = pytester.path / "replay"
+    result = pytester.runpytest(SUITE, "--replay", str(demo_pack), "--report-dir", str(replay))
+    assert result.ret == 1
+    original = json.loads((demo_pack / "results.json").read_text())
+    again = json.loads((replay / "results.json").read_text())
+    assert outcomes(again) == outcomes(original)
+    assert {(r["control"], r["account_id"]): r["message"] for r in again["results"]} == {
+        (r["control"], r["account_id"]): r["message"] for r in original["results"]
+    }
+    comparison = json.loads((replay / "comparison.json").read_text())
+    assert comparison["unchanged"] == 70 and not comparison["newly_failing"] and not comparison["changed"]
+    assert again["replay_of"]["pack"] == str(demo_pack)
+    assert "70 unchanged, 0 different" in result.stdout.str()
+
+
+def test_replay_refuses_a_tampered_pack(pytester, demo_pack, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_pack, copy)
+    path = copy / "results.json"
+    path.write_text(path.read_text().replace('"failed"', '"passed"'))
+    result = pytester.runpytest(SUITE, "--replay", str(copy), "--report-dir", str(tmp_path / "out"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "differ from its manifest (results.json" in result.errlines[0]
+
+
+SCENARIO = """\
+organization: {{}}
+accounts:
+  - id: "123456789012"
+    name: hub
+  - id: "210987654321"
+    name: member
+    root: {{mfa: {mfa}, password: true}}
+    alternate_contacts:
+      billing: {{name: B, email: b@example.com}}
+      operations: {{name: O, email: o@example.com}}
+      security: {{name: S, email: s@example.com}}
+"""
+
+
+def test_compare_lists_newly_failing_and_newly_passing(pytester):
+    def run(mfa: str, pack: str, *extra):
+        scenario = pytester.path / f"{pack}.scenario.yaml"
+        scenario.write_text(textwrap.dedent(SCENARIO.format(mfa=mfa)))
+        profile = pytester.path / f"{pack}.yaml"
+        profile.write_text(f"backend: moto\nscenario: {scenario}\norganization: {{}}\n")
+        return pytester.runpytest(SUITE, "--profile", str(profile), "--report-dir", str(pytester.path / pack), "-k", "mfa", *extra)
+
+    run("hardware", "before")
+    result = run("none", "after", "--compare", str(pytester.path / "before"))
+    comparison = json.loads((pytester.path / "after" / "comparison.json").read_text())
+    failing = {(e["control"], e["account_id"]) for e in comparison["newly_failing"]}
+    assert failing == {("root-mfa", "210987654321"), ("root-hardware-mfa", "210987654321")}
+    assert "newly failing: root-mfa on 210987654321: passed -> failed" in result.stdout.str()
+    back = run("hardware", "later", "--compare", str(pytester.path / "after"))
+    comparison = json.loads((pytester.path / "later" / "comparison.json").read_text())
+    assert {(e["control"], e["account_id"]) for e in comparison["newly_passing"]} == failing
+    assert "newly passing: root-mfa on 210987654321: failed -> passed" in back.stdout.str()
+
+
+def test_interrupted_run_leaves_a_consistent_incomplete_pack(pytester, monkeypatch):
+    real_fact = Target.fact
+    calls = {"n": 0}
+
+    def interrupt_midway(self, name, region=None, **params):
+        calls["n"] += 1
+        if calls["n"] == 25:
+            raise KeyboardInterrupt
+        return real_fact(self, name, region, **params)
+
+    monkeypatch.setattr(Target, "fact", interrupt_midway)
+    pack = pytester.path / "pack"
+    result = pytester.runpytest(SUITE, "--profile", DEMO, "--report-dir", str(pack), no_reraise_ctrlc=True)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    data = json.loads((pack / "results.json").read_text())
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert data["complete"] is False and manifest["complete"] is False
+    assert 0 < len(data["results"]) < 70
+    for entry in data["results"]:
+        assert all((pack / path).is_file() for path in entry["evidence"])
+    assert rootguard(["verify", str(pack)]) == 0
+    assert "marked incomplete" in result.stdout.str()
+
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+TOKEN = "FQoGZXIvYXdzEPT//////////wEaDEXAMPLETOKEN"
+PASSWORD = "correct-horse-battery-staple"
+KEY_ID = "AKIAZZZZPLANTEDKEY9Q"
+
+
+def test_no_secret_token_password_or_full_key_id_anywhere_in_the_pack(pytester, monkeypatch):
+    real = BaseClient._make_api_call
+
+    def plant(self, operation, params):
+        response = real(self, operation, params)
+        if operation == "GetAccountSummary":
+            response["Credentials"] = {"AccessKeyId": KEY_ID, "SecretAccessKey": SECRET, "SessionToken": TOKEN}
+            response["Password"] = PASSWORD
+        if operation == "DescribeTrails":
+            for trail in response.get("trailList", []):
+                trail["Notes"] = f"rotated {KEY_ID} after the leak"
+        return response
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", plant)
+    pack = pytester.path / "pack"
+    pytester.runpytest(SUITE, "--profile", DEMO, "--report-dir", str(pack))
+    files = pack_files(pack) + ["manifest.json"]
+    assert "report.html" in files and any(f.startswith("allure-results/") for f in files)
+    for relative in files:
+        text = (pack / relative).read_bytes().decode("utf-8", "replace")
+        for planted in (SECRET, TOKEN, PASSWORD, KEY_ID):
+            assert planted not in text, f"{planted} found in {relative}"
+    summary = next((pack / "evidence" / "123456789012").glob("iam.account_summary*.json")).read_text()
+    assert "[redacted]" in summary and KEY_ID[-4:] in summary  # kept, but masked to its last four
+
+
+def test_framework_matrix_covers_and_admits_gaps(demo_pack):
+    matrix = json.loads((demo_pack / "framework-matrix.json").read_text())
+    assert set(matrix) == {"soc2", "iso27001", "cis-v3", "cis-v5", "securityhub"}
+    assert matrix["iso27001"]["requirements_total"] == 93
+    rows = {row["id"]: row for row in matrix["soc2"]["requirements"]}
+    assert "root-mfa" in rows["CC6.1"]["controls"] and rows["CC6.1"]["status"] == "covered"
+    assert rows["CC1.1"]["status"] == "not covered" and rows["CC1.1"]["controls"] == []
+    data = json.loads((demo_pack / "results.json").read_text())
+    mapped = [r for r in data["results"] if "CC6.1" in r["frameworks"].get("soc2", [])]
+    assert sum(rows["CC6.1"]["counts"].values()) == len(mapped)
+    assert matrix["soc2"]["requirements_covered"] == sum(1 for row in rows.values() if row["controls"])
+
+
+def test_framework_option_selects_mapped_controls(pytester):
+    pack = pytester.path / "pack"
+    _, data = run_demo(pytester, pack, "--framework", "cis-v3")
+    controls = {r["control"] for r in data["results"]}
+    assert "root-mfa" in controls and "cloudtrail-multi-region" in controls
+    assert "budget-alerts" not in controls and "cloudtrail-cloudwatch-logs" not in controls  # no CIS v3.0 id
+    assert all(r["frameworks"].get("cis-v3") for r in data["results"])
+
+
+def test_unknown_framework_id_is_a_collection_error(pytester):
+    pytester.makepyfile(
+        test_bad_control='''
+        from rootguard.controls import control
+
+        @control(id="made-up", title="t", severity="low", rationale="r", remediation="m",
+                 facts=["iam.root"], frameworks={"soc2": ["CC99.9"]})
+        def test_made_up(account):
+            pass
+        '''
+    )
+    result = pytester.runpytest("test_bad_control.py", "--profile", DEMO, "--report-dir", str(pytester.path / "pack"))
+    assert result.ret == pytest.ExitCode.INTERRUPTED  # pytest stops on collection errors
+    result.stdout.fnmatch_lines(["*control made-up: soc2 id 'CC99.9' is not in frameworks/soc2.yaml*"])
+
+
+def test_report_dir_that_cannot_be_written_is_a_usage_error_before_aws(pytester, monkeypatch):
+    blocker = pytester.path / "a-file"
+    blocker.write_text("")
+
+    def no_aws(self, operation, params):
+        raise AssertionError("AWS was called")
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", no_aws)
+    result = pytester.runpytest(SUITE, "--profile", DEMO, "--report-dir", str(blocker / "pack"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "cannot write there" in result.errlines[0]
+
+
+def test_report_dir_holding_a_pack_is_refused(pytester, demo_pack):
+    result = pytester.runpytest(SUITE, "--profile", DEMO, "--report-dir", str(demo_pack))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "already holds an evidence pack" in result.errlines[0]
