@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -23,6 +24,8 @@ from rootguard.errors import AccountsError, FactError
 from rootguard.profile import Profile
 
 SESSION_NAME = "rootguard-compliance-audit"
+# What AssumeRole answers while a new account or its role is still being created.
+NOT_READY_YET = {"AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "NoSuchEntity", "RegionDisabledException"}
 MOTO_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
@@ -33,7 +36,9 @@ class Account:
     role_arn: str | None = None
     aws_profile: str | None = None
     external_id: str | None = None
-    source: str = "listed"  # listed | organization
+    source: str = "listed"  # listed | organization | vending
+    wait_seconds: float = 0  # keep retrying AssumeRole this long (an account still being made)
+    retry_seconds: float = 15
 
     @property
     def label(self) -> str:
@@ -146,8 +151,30 @@ class Connector:
             except BotoCoreError as exc:
                 raise FactError(f"aws_profile {account.aws_profile!r}: {exc}", action="config", code=type(exc).__name__) from None
         if account.role_arn:
+            if account.wait_seconds:
+                return self._assume_when_ready(account)
             return self._assume(self.hub(), account.role_arn, account.external_id)
         return self.hub()
+
+    def _assume_when_ready(self, account: Account) -> boto3.Session:
+        """A new account's role is not assumable at once (the account or its role is still being made)."""
+        deadline = time.monotonic() + account.wait_seconds
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return self._assume(self.hub(), account.role_arn, account.external_id)
+            except FactError as exc:
+                if exc.code not in NOT_READY_YET or time.monotonic() + account.retry_seconds > deadline:
+                    if exc.code in NOT_READY_YET:
+                        raise FactError(
+                            f"sts:AssumeRole {account.role_arn}: never became assumable within {account.wait_seconds:g} s "
+                            f"({attempts} attempts; last: {exc})",
+                            action="sts:AssumeRole",
+                            code=exc.code,
+                        ) from None
+                    raise
+                time.sleep(account.retry_seconds)
 
     def _assume(self, base: boto3.Session, role_arn: str, external_id: str | None) -> boto3.Session:
         sts = self.client(base, "sts", self.profile.home_region)
@@ -178,7 +205,10 @@ class Connector:
 
     # --- which accounts --------------------------------------------------------------------
 
-    def resolve_accounts(self) -> list[Account]:
+    def resolve_accounts(self, requested: Iterable[str] = ()) -> list[Account]:
+        """The profile's accounts; with `vending`, the requested new accounts, reached through its role."""
+        if self.profile.vending is not None:
+            return self.vending_accounts(requested)
         listed = [
             Account(id=a.id, name=a.name, role_arn=a.role_arn, aws_profile=a.aws_profile, external_id=a.external_id)
             for a in self.profile.accounts
@@ -188,6 +218,25 @@ class Connector:
             for account in self.organization_accounts():
                 accounts.setdefault(account.id, account)
         return sorted(accounts.values(), key=lambda a: (a.name.lower(), a.id))
+
+    def vending_accounts(self, requested: Iterable[str]) -> list[Account]:
+        vending = self.profile.vending
+        requested = list(requested)
+        if not requested:
+            raise AccountsError(f"{self.profile.path}: a vending profile judges the account(s) named with --account ID")
+        listed = {a.id: a for a in self.profile.accounts}
+        return [
+            Account(
+                id=account_id,
+                name=listed[account_id].name if account_id in listed else f"new-{account_id}",
+                role_arn=f"arn:aws:iam::{account_id}:role/{vending.role_name}",
+                external_id=vending.external_id,
+                source="vending",
+                wait_seconds=vending.wait_seconds,
+                retry_seconds=vending.retry_seconds,
+            )
+            for account_id in requested
+        ]
 
     def organization_accounts(self) -> list[Account]:
         scope = self.profile.organization

@@ -17,12 +17,14 @@ from _pytest.config.findpaths import determine_setup
 
 from rootguard.controls import FRAMEWORKS, Control, Target
 from rootguard.frameworks import unknown_ids
+from rootguard.gate import SEVERITY_RANK
 from rootguard.run import Run
 
 RUN = pytest.StashKey[Run]()
+SEVERITIES = tuple(SEVERITY_RANK)
 # rootguard's options that take a value: written `--option VALUE`, pytest first takes VALUE for a test path.
-VALUE_OPTIONS = ("profile", "replay", "compare", "report_dir")
-TOPIC_ORDER = ("test_root_user", "test_cloudtrail", "test_monitoring", "test_account")
+VALUE_OPTIONS = ("profile", "replay", "compare", "report_dir", "waivers")
+TOPIC_ORDER = ("test_root_user", "test_organization", "test_iam", "test_cloudtrail", "test_log_storage", "test_monitoring", "test_detection", "test_account")
 
 
 def account_id_option(value: str) -> str:
@@ -37,6 +39,13 @@ def positive_int(value: str) -> int:
     return int(value)
 
 
+def shard_option(value: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)/(\d+)", value)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a shard I/N with 1 <= I <= N (like 2/4)")
+    return int(match.group(1)), int(match.group(2))
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("rootguard", "rootguard compliance run")
     group.addoption("--profile", metavar="NAME|PATH", help="profile name in profiles/ or path to a profile YAML (default: demo)")
@@ -49,6 +58,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--framework", metavar="NAME", action="append", default=[], choices=FRAMEWORKS,
         help=f"run only the controls mapped to this framework (repeatable; {', '.join(FRAMEWORKS)})",
+    )
+    group.addoption("--waivers", metavar="FILE", help="a YAML file of waivers, added to the profile's")
+    group.addoption(
+        "--gate-severity", metavar="SEVERITY", choices=SEVERITIES,
+        help="failed/error outcomes at or above this severity fail the run (default: the profile's gate.min_severity)",
+    )
+    group.addoption(
+        "--shard", metavar="I/N", type=shard_option,
+        help="judge only shard I of N: accounts are split by a hash of their id, the same way in every job",
     )
     group.addoption("--replay", metavar="PACK", help="re-run the controls on a pack's recorded AWS responses, without AWS")
     group.addoption("--compare", metavar="PACK", help="list the outcomes that changed since an earlier pack")

@@ -63,6 +63,16 @@ class OrganizationScope:
 
 
 @dataclass(frozen=True)
+class Vending:
+    """A just-made account, named with --account: reached through role_name, waiting until it can be."""
+
+    role_name: str = "OrganizationAccountAccessRole"
+    wait_seconds: int = 900
+    retry_seconds: int = 15
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Waiver:
     control: str
     accounts: tuple[str, ...]
@@ -86,6 +96,7 @@ class Profile:
     credentials: Credentials = field(default_factory=Credentials)
     accounts: tuple[ListedAccount, ...] = ()
     organization: OrganizationScope | None = None
+    vending: "Vending | None" = None
     params: dict[str, Any] = field(default_factory=lambda: dict(PARAM_DEFAULTS))
     min_severity: str = "low"
     waivers: tuple[Waiver, ...] = ()
@@ -105,6 +116,7 @@ TOP_LEVEL = (
     "credentials",
     "accounts",
     "organization",
+    "vending",
     "params",
     "gate",
     "waivers",
@@ -199,7 +211,9 @@ def parse_profile(doc: Document, name: str, base_dirs: tuple[Path, ...] = ()) ->
         seen[account.id] = index
     if data.get("organization") is not None:
         profile.organization = _organization(doc, data["organization"])
-    if not profile.accounts and profile.organization is None and backend == "live":
+    if data.get("vending") is not None:
+        profile.vending = _vending(doc, data["vending"])
+    if not profile.accounts and profile.organization is None and profile.vending is None and backend == "live":
         raise doc.error((), "names no accounts: add 'accounts' or 'organization'")
 
     profile.params = _params(doc, data.get("params"))
@@ -315,6 +329,23 @@ def _organization(doc: Document, value: Any) -> OrganizationScope:
         ),
         external_id=_external_id(doc, where + ("external_id",), value.get("external_id")),
     )
+
+
+def _vending(doc: Document, value: Any) -> Vending:
+    where = ("vending",)
+    expect_mapping(doc, value, where, ("role_name", "wait_seconds", "retry_seconds", "external_id"))
+    role_name = value.get("role_name", Vending.role_name)
+    expect_type(doc, role_name, where + ("role_name",), str, "a role name")
+    if not ROLE_NAME.match(role_name):
+        raise doc.error(where + ("role_name",), f"{role_name!r} is not an IAM role name")
+    numbers = {}
+    for key, low, high in (("wait_seconds", 0, 3600), ("retry_seconds", 1, 300)):
+        number = value.get(key, getattr(Vending, key))
+        expect_type(doc, number, where + (key,), int, "a whole number of seconds")
+        if not low <= number <= high:
+            raise doc.error(where + (key,), f"must be between {low} and {high}")
+        numbers[key] = number
+    return Vending(role_name=role_name, external_id=_external_id(doc, where + ("external_id",), value.get("external_id")), **numbers)
 
 
 def _params(doc: Document, value: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ as each test ends, then results.json, the framework matrix and the manifest.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import signal
 import threading
@@ -29,10 +30,10 @@ from rootguard.pack import MANIFEST, PackError, verify, write_json_atomic, write
 from rootguard.profile import Profile, load_profile
 from rootguard.replay import RecordedCalls, RecordedRun, ReplayConnector, settings_of
 from rootguard.reporting import compare_results, comparison_lines, matrix_lines, write_results
-from rootguard.waivers import apply_waivers
+from rootguard.gate import EXIT_AWS_UNREACHABLE, decide
+from rootguard.waivers import apply_waivers, load_waivers_file, waiver_usage
 
 DEFAULT_PROFILE = "demo"
-EXIT_AWS_UNREACHABLE = 6
 
 
 class Run:
@@ -52,6 +53,7 @@ class Run:
         self.complete = False
         self.comparison: dict | None = None
         self.results_path: Path | None = None
+        self.gate = None
         self._catalogs = None
         self._mock = None
         self.connector = None
@@ -76,7 +78,14 @@ class Run:
                 self.recorded_calls = RecordedCalls(self.replaying.pack)
                 self.started_at = self.replaying.started_at()  # judge the moment the evidence was taken
                 return self.replaying.profile()
-            return load_profile(self.config.getoption("profile") or DEFAULT_PROFILE, self.config.rootpath)
+            profile = load_profile(self.config.getoption("profile") or DEFAULT_PROFILE, self.config.rootpath)
+            extra = self.config.getoption("waivers")
+            if extra:
+                profile.waivers = profile.waivers + load_waivers_file(extra)
+            gate = self.config.getoption("gate_severity")
+            if gate:
+                profile.min_severity = gate
+            return profile
         except (RootguardError, PackError) as exc:
             raise pytest.UsageError(str(exc)) from None
 
@@ -155,7 +164,7 @@ class Run:
             self.connector = Connector(self.profile, mocked=self.profile.backend == "moto")
             try:
                 self.caller = self.connector.hub_identity()
-                accounts = self.connector.resolve_accounts()
+                accounts = self.connector.resolve_accounts(self.config.getoption("account"))
             except AccountsError as exc:
                 pytest.exit(f"rootguard: {exc}", returncode=EXIT_AWS_UNREACHABLE)
         wanted = self.config.getoption("account")
@@ -165,6 +174,9 @@ class Run:
             if missing:
                 raise pytest.UsageError(f"--account {', '.join(missing)}: not among the accounts of profile {self.profile.name}")
             accounts = [a for a in accounts if a.id in wanted]
+        shard = self.config.getoption("shard")
+        if shard:
+            accounts = [a for a in accounts if in_shard(a.id, *shard)]
         self.accounts = accounts
         self.stores = {a.id: self._store(a) for a in accounts}
         # Facts only the hub can read (an account's place in the organization, its SCPs) are
@@ -331,7 +343,18 @@ class Run:
             write_json_atomic(self.pack / "comparison.json", self.comparison)
         matrix = framework_matrix(self.results, self.catalogs())
         write_json_atomic(self.pack / "framework-matrix.json", matrix)
+        self.gate = decide(self.results, self.profile.min_severity, self.reachable_accounts())
+        if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and self.complete:
+            # Only the gate decides a finished run's code: a failure below the gate severity passes.
+            session.exitstatus = self.gate.code
         self.results_path = write_results(self.pack, self, self.results, self.complete)
+
+    def reachable_accounts(self) -> int:
+        reached = 0
+        for store in self.stores.values():
+            identity = store.known(store.key_for("sts.caller_identity", None, {}))
+            reached += identity is not None and identity.error is None
+        return reached
 
     def results_extras(self) -> dict:
         """Fields results.json carries beyond the DESIGN.md contract."""
@@ -341,6 +364,13 @@ class Run:
             "caller_identity": redact(self.caller) if self.caller else None,
             "settings": settings_of(self.profile),
             "frameworks_selected": list(self.config.getoption("framework") or []),
+            "shard": "{}/{}".format(*self.config.getoption("shard")) if self.config.getoption("shard") else None,
+            "gate": {
+                "min_severity": self.profile.min_severity,
+                "exit_code": self.gate.code if self.gate else None,
+                "blocking": len(self.gate.blocking) if self.gate else None,
+            },
+            "waivers": waiver_usage(self.profile.waivers, self.results, self.started_at.date()),
         }
         if self.replaying:
             extras["replay_of"] = {"pack": str(self.replaying.pack), "started_at": self.replaying.results.get("started_at")}
@@ -356,6 +386,14 @@ class Run:
         if self.comparison:
             for line in comparison_lines(self.comparison):
                 terminalreporter.write_line(line)
+        for usage in waiver_usage(self.profile.waivers, self.results, self.started_at.date()):
+            if not usage["matched"]:
+                who = ", ".join(usage["accounts"]) or usage["account_pattern"]
+                terminalreporter.write_line(
+                    f"waiver for {usage['control']} on {who} (approved by {usage['approved_by']}) matches nothing judged in this run"
+                )
+        if self.gate is not None:
+            terminalreporter.write_line(self.gate.describe(self.profile.min_severity))
         if not self.complete:
             terminalreporter.write_line("the run did not finish: the pack holds what it judged and is marked incomplete")
         terminalreporter.write_line(f"evidence pack: {self.pack}")
@@ -386,3 +424,8 @@ class Run:
                 "allure_report": allure,
             },
         )
+
+
+def in_shard(account_id: str, index: int, total: int) -> bool:
+    """Shard membership by a hash of the id: stable across jobs and when other accounts come and go."""
+    return int(hashlib.sha256(account_id.encode()).hexdigest(), 16) % total == index - 1
