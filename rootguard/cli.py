@@ -1,4 +1,4 @@
-"""The `rootguard` command: work with evidence packs (verify, build the Allure report).
+"""The `rootguard` command: work with evidence packs (verify, merge, build the Allure report).
 
 Judging accounts is `pytest --profile NAME`; this command is for what comes after:
 `rootguard verify PACK` recomputes every hash of a pack against its manifest and
@@ -56,12 +56,26 @@ def command_report(args) -> int:
     status = build_html(command, pack)
     manifest = checked.manifest
     metadata = {k: v for k, v in manifest.items() if k not in ("files", "pack_format", "algorithm")}
-    metadata["allure_report"] = {**(manifest.get("allure_report") or {}), **status}
+    # Keep what the run recorded about allure-results; replace what an earlier build said.
+    earlier = {k: v for k, v in (manifest.get("allure_report") or {}).items() if k in ("results",)}
+    metadata["allure_report"] = {**earlier, **status}
     write_manifest(pack, metadata)
     if not status["html_built"]:
         print(f"rootguard report: {status['reason']}", file=sys.stderr)
         return 1
     print(f"rootguard report: {pack / status['html']}")
+    return 0
+
+
+def command_merge(args) -> int:
+    from rootguard.merge import merge_packs
+
+    document = merge_packs([Path(p) for p in args.packs], Path(args.output))
+    state = "complete" if document["complete"] else "INCOMPLETE (a shard did not finish)"
+    print(
+        f"rootguard merge: {args.output}: {len(document['results'])} results from {len(args.packs)} packs, "
+        f"{len(document['accounts'])} accounts; {state}"
+    )
     return 0
 
 
@@ -77,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--reports", default="reports", help="where to look for the newest pack (default: reports)")
     report.add_argument("--root", default=".", help="the folder holding node_modules/ (default: .)")
     report.set_defaults(handler=command_report)
+    merge = commands.add_parser("merge", help="combine the packs of one sharded sweep into one pack")
+    merge.add_argument("packs", nargs="+")
+    merge.add_argument("--output", "-o", required=True, help="the new pack's folder (must be empty or missing)")
+    merge.set_defaults(handler=command_merge)
     args = parser.parse_args(argv)
     try:
         return args.handler(args)

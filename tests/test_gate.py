@@ -223,3 +223,41 @@ def test_bad_shard_option(pytester):
     result, _ = run(pytester, "", "--shard", "4/3")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "'4/3' is not a shard I/N" in "\n".join(result.errlines)
+
+
+def test_merged_shards_equal_one_sweep_and_verify(pytester, capsys):
+    from rootguard.cli import main as rootguard
+
+    scenario = REPO / "fixtures" / "scenarios" / "demo.yaml"
+    profile = pytester.path / "demo-org.yaml"
+    profile.write_text(f"backend: moto\nscenario: {scenario}\norganization: {{}}\n")
+    shards = []
+    for index in (1, 2):
+        pack = pytester.path / f"shard{index}"
+        pytester.runpytest(SUITE, "--profile", str(profile), "--report-dir", str(pack), "--shard", f"{index}/2", "-k", "mfa or contacts")
+        shards.append(str(pack))
+    whole = pytester.path / "whole"
+    pytester.runpytest(SUITE, "--profile", str(profile), "--report-dir", str(whole), "-k", "mfa or contacts")
+    merged = pytester.path / "merged"
+    assert rootguard(["merge", *shards, "--output", str(merged)]) == 0
+    assert rootguard(["verify", str(merged)]) == 0
+    capsys.readouterr()
+
+    def outcomes(pack):
+        data = json.loads((pack / "results.json").read_text())
+        return {(r["control"], r["account_id"]): r["outcome"] for r in data["results"]}
+
+    assert outcomes(merged) == outcomes(whole)
+    data = json.loads((merged / "results.json").read_text())
+    assert data["complete"] and [m["shard"] for m in data["merged_from"]] == ["1/2", "2/2"]
+    junit = (merged / "junit.xml").read_text()
+    assert junit.count("<testcase") == len(data["results"])
+    assert all((merged / path).is_file() for r in data["results"] for path in r["evidence"])
+    assert (merged / "framework-matrix.json").is_file() and (merged / "shards" / "1" / "report.html").is_file()
+
+    # A pack changed after the fact, or the same account twice, is never merged.
+    assert rootguard(["merge", shards[0], shards[0], "--output", str(pytester.path / "twice")]) == 2
+    assert "is in both" in capsys.readouterr().err
+    (pytester.path / "shard2" / "junit.xml").write_text("<testsuites/>")
+    assert rootguard(["merge", *shards, "--output", str(pytester.path / "tampered")]) == 2
+    assert "differ from its manifest" in capsys.readouterr().err

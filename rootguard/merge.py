@@ -1,0 +1,118 @@
+"""Merging packs: the shards of one sweep (`--shard I/N` in N CI jobs) become one pack with one manifest.
+
+Each input pack is verified first (a changed pack is never merged), no account may
+appear in two of them, and the merged results, framework matrix, JUnit and Allure
+results are rebuilt from theirs; each shard's report.html is kept under shards/.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+from types import SimpleNamespace
+
+from rootguard import __version__
+from rootguard.frameworks import framework_matrix, load_catalogs
+from rootguard.outcomes import OUTCOMES
+from rootguard.pack import MANIFEST, RESULTS, PackError, sha256_file, verify, write_json_atomic, write_manifest
+
+
+def merge_packs(inputs: list[Path], output: Path) -> dict:
+    if len(inputs) < 2:
+        raise PackError("merge needs at least two packs")
+    if output.exists() and any(output.iterdir()):
+        raise PackError(f"{output}: not empty; merge writes a new pack")
+    loaded = []
+    for pack in inputs:
+        checked = verify(pack)
+        if not checked.ok:
+            raise PackError(f"{pack}: {len(checked.changed) + len(checked.added) + len(checked.missing)} file(s) differ from its manifest")
+        loaded.append((pack, json.loads((pack / RESULTS).read_text(encoding="utf-8")), checked.manifest))
+    profiles = {data["profile"] for _, data, _ in loaded}
+    if len(profiles) > 1:
+        raise PackError(f"the packs come from different profiles ({', '.join(sorted(profiles))}); merge shards of one sweep")
+    owner: dict[str, Path] = {}
+    for pack, data, _ in loaded:
+        for account in data["accounts"]:
+            if account["account_id"] in owner:
+                raise PackError(f"account {account['account_id']} is in both {owner[account['account_id']]} and {pack}")
+            owner[account["account_id"]] = pack
+
+    output.mkdir(parents=True, exist_ok=True)
+    for index, (pack, data, _) in enumerate(loaded, start=1):
+        if (pack / "evidence").is_dir():
+            shutil.copytree(pack / "evidence", output / "evidence", dirs_exist_ok=True)
+        if (pack / "allure-results").is_dir():
+            shutil.copytree(pack / "allure-results", output / "allure-results", dirs_exist_ok=True)
+        if (pack / "report.html").is_file():
+            (output / "shards" / f"{index}").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(pack / "report.html", output / "shards" / f"{index}" / "report.html")
+    merge_junit([pack / "junit.xml" for pack, _, _ in loaded], output / "junit.xml")
+
+    first = loaded[0][1]
+    results = sorted(
+        (entry for _, data, _ in loaded for entry in data["results"]),
+        key=lambda r: (r["account_name"], r["account_id"], r["control"], r["region"] or ""),
+    )
+    counts = {outcome: sum(1 for r in results if r["outcome"] == outcome) for outcome in OUTCOMES}
+    document = {
+        "profile": first["profile"],
+        "started_at": min(data["started_at"] for _, data, _ in loaded),
+        "finished_at": max(data["finished_at"] or "" for _, data, _ in loaded) or None,
+        "suite_version": __version__,
+        "caller": first["caller"],
+        "complete": all(data.get("complete") for _, data, _ in loaded),
+        "backend": first.get("backend"),
+        "settings": first.get("settings"),
+        "merged_from": [
+            {
+                "pack": str(pack),
+                "shard": data.get("shard"),
+                "started_at": data["started_at"],
+                "complete": data.get("complete"),
+                "suite_version": data.get("suite_version"),
+                "manifest_sha256": sha256_file(pack / MANIFEST),
+            }
+            for pack, data, _ in loaded
+        ],
+        "accounts": sorted((a for _, data, _ in loaded for a in data["accounts"]), key=lambda a: (a["account_name"], a["account_id"])),
+        "counts": counts,
+        "results": results,
+    }
+    write_json_atomic(output / RESULTS, document)
+    write_json_atomic(output / "framework-matrix.json", framework_matrix([as_result(r) for r in results], load_catalogs()))
+    write_manifest(
+        output,
+        {
+            "profile": document["profile"],
+            "started_at": document["started_at"],
+            "finished_at": document["finished_at"],
+            "suite_version": __version__,
+            "caller": document["caller"],
+            "complete": document["complete"],
+            "results": len(results),
+            "merged_from": [entry["pack"] for entry in document["merged_from"]],
+        },
+    )
+    return document
+
+
+def as_result(entry: dict) -> SimpleNamespace:
+    """Enough of a Result for the framework matrix, rebuilt from a results.json entry."""
+    control = SimpleNamespace(
+        id=entry["control"], severity=entry["severity"], frameworks={k: tuple(v) for k, v in entry["frameworks"].items()}
+    )
+    return SimpleNamespace(control=control, account_id=entry["account_id"], outcome=entry["outcome"])
+
+
+def merge_junit(paths: list[Path], output: Path) -> None:
+    merged = ElementTree.Element("testsuites", name="rootguard")
+    for path in paths:
+        if not path.is_file():
+            continue
+        root = ElementTree.parse(path).getroot()
+        suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+        merged.extend(suites)
+    ElementTree.ElementTree(merged).write(output, encoding="utf-8", xml_declaration=True)
