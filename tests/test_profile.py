@@ -191,3 +191,11 @@ def test_huge_file_refused(tmp_path):
     path.write_text("description: " + "x" * 2_000_000 + "\n")
     with pytest.raises(ProfileError, match="too large"):
         load_profile(str(path), REPO)
+
+
+@pytest.mark.parametrize("name", ["demo", "prod.example", "vending.example"])
+def test_shipped_profiles_load(name):
+    profile = load_profile(str(REPO / "profiles" / f"{name}.yaml"), REPO)
+    assert profile.name == name
+    if name == "vending.example":
+        assert profile.vending.role_name == "OrganizationAccountAccessRole" and profile.vending.wait_seconds == 900
