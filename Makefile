@@ -3,8 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# npm ci again only when node_modules is gone or package-lock.json changed since.
+NODE_STAMP := node_modules/.installed-stamp
+CHROMIUM := /usr/bin/chromium
+# `make report PACK=reports/demo/...` picks a pack; empty means the newest under reports/.
+PACK ?=
 
-.PHONY: demo test install clean
+.PHONY: demo test test-setup report install clean
 
 install: $(STAMP)
 
@@ -13,6 +18,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
 	touch $(STAMP)
 
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 # The demo organization is non-compliant on purpose: pytest exits 1 because it found
 # failures, which is the suite working. Any other non-zero code is a real problem.
 demo: $(STAMP)
@@ -20,8 +29,23 @@ demo: $(STAMP)
 	if [ $$code -eq 1 ]; then echo "make demo: findings reported as expected (pytest exit code 1 = non-compliant accounts found)"; exit 0; fi; \
 	exit $$code
 
-test: $(STAMP)
+# Allure's single-file HTML report of a pack, built with the Allure 3 command line from package.json.
+report: $(STAMP) $(NODE_STAMP)
+	$(VENV)/bin/rootguard report $(PACK)
+
+# tests/test_report_html.py renders report.html in Debian's headless Chromium. CI runs as
+# root on a fresh Debian machine, so it installs it; elsewhere the test says what is missing.
+test-setup:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "make test-setup: installing chromium (Debian package) for tests/test_report_html.py"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+		echo "make test-setup: $(CHROMIUM) is missing and cannot be installed here (needs root and apt-get)"; \
+	fi
+
+test: $(STAMP) test-setup
 	$(PY) -m pytest tests -p pytester $(ARGS)
 
 clean:
-	rm -rf $(VENV) reports
+	rm -rf $(VENV) reports node_modules
