@@ -33,9 +33,12 @@ demo: $(STAMP)
 report: $(STAMP) $(NODE_STAMP)
 	$(VENV)/bin/rootguard report $(PACK)
 
-# tests/test_report_html.py renders report.html in Debian's headless Chromium. CI runs as
-# root on a fresh Debian machine, so it installs it; elsewhere the test says what is missing.
+# What rootguard's own tests use besides Python: the Allure command line (tests/test_allure.py)
+# and Debian's headless Chromium (tests/test_report_html.py). CI runs as root on a fresh Debian
+# machine, so both get installed; elsewhere the tests say what is missing (and fail when CI=true).
 test-setup:
+	@if command -v npm >/dev/null; then $(MAKE) -s --no-print-directory $(NODE_STAMP); \
+	else echo "make test-setup: npm is missing; the Allure report test needs node and npm"; fi
 	@if [ -x $(CHROMIUM) ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "make test-setup: installing chromium (Debian package) for tests/test_report_html.py"; \

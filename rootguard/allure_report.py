@@ -84,11 +84,20 @@ def attach_verdict(result, documents: dict[str, dict]) -> None:
     """Attach the verdict and its evidence to the running Allure test."""
     import allure
 
-    allure.attach(
-        json.dumps({"outcome": result.outcome, "message": result.message, "evidence": result.evidence}, indent=2),
-        name="verdict",
-        attachment_type=allure.attachment_type.JSON,
-    )
+    # allure-pytest shows the `account` parameter as the repr of rootguard's Account object;
+    # a reader wants the name and id (and region, where the control is regional).
+    where = f"{result.account_name} ({result.account_id})" + (f" {result.region}" if result.region else "")
+    allure.dynamic.parameter("account", where)
+    verdict = {
+        "control": result.control.id,
+        "account_id": result.account_id,
+        "account_name": result.account_name,
+        "region": result.region,
+        "outcome": result.outcome,
+        "message": result.message,
+        "evidence": result.evidence,
+    }
+    allure.attach(json.dumps(verdict, indent=2), name="verdict", attachment_type=allure.attachment_type.JSON)
     if documents:
         allure.attach(json.dumps(documents, indent=2, sort_keys=True), name="evidence", attachment_type=allure.attachment_type.JSON)
 

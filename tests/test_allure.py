@@ -1,0 +1,277 @@
+"""Allure: one labelled result per verdict, evidence attached, outcomes mapped, and the single-file HTML report."""
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import textwrap
+
+import pytest
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+
+from rootguard.allure_report import (
+    BUILD_AT_RUN_END,
+    CATEGORIES,
+    CIS_BENCHMARK_URL,
+    FRAMEWORK_TITLES,
+    REPORT_FILE,
+    SEVERITY,
+    allure_cli,
+    external_resources,
+    securityhub_url,
+    strip_analytics,
+)
+from rootguard.cli import main as rootguard
+from tests.conftest import REPO
+
+DEMO = str(REPO / "profiles" / "demo.yaml")
+SUITE = str(REPO / "tests_compliance")
+MEMBER = "210987654321"
+SCENARIO = f"""\
+organization: {{}}
+accounts:
+  - id: "123456789012"
+    name: hub
+  - id: "{MEMBER}"
+    name: member
+"""
+# The member has no budget: budget-alerts fails there, and this waiver turns it into `waived`.
+WAIVER = f"""\
+waivers:
+  - control: budget-alerts
+    accounts: ["{MEMBER}"]
+    justification: spend is capped by the organization
+    approved_by: ciso@example.com
+    expires: 2099-12-31
+"""
+
+
+def unavailable(reason: str):
+    """CI must run every check; a developer's machine may lack a tool, and is told which."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def allure_results(pack) -> list[dict]:
+    return [json.loads(path.read_text()) for path in (pack / "allure-results").glob("*-result.json")]
+
+
+def attachment(pack, result: dict, name: str):
+    (found,) = [a for a in result["attachments"] if a["name"] == name]
+    assert found["type"] == "application/json"
+    return json.loads((pack / "allure-results" / found["source"]).read_text())
+
+
+def labels(result: dict, name: str) -> list[str]:
+    return [label["value"] for label in result["labels"] if label["name"] == name]
+
+
+def by_verdict(pack) -> dict:
+    """Allure results keyed like results.json: (control, account_id, region), from each verdict attachment."""
+    keyed = {}
+    for result in allure_results(pack):
+        verdict = attachment(pack, result, "verdict")
+        key = (verdict["control"], verdict["account_id"], verdict["region"])
+        assert key not in keyed, f"two Allure results for {key}"
+        keyed[key] = (result, verdict)
+    return keyed
+
+
+def test_demo_gives_one_labelled_result_per_verdict_with_evidence(pytester):
+    pack = pytester.path / "pack"
+    pytester.runpytest(SUITE, "--profile", DEMO, "--report-dir", str(pack))
+    data = json.loads((pack / "results.json").read_text())
+    allure = by_verdict(pack)
+    assert set(allure) == {(r["control"], r["account_id"], r["region"]) for r in data["results"]}
+
+    for entry in data["results"]:
+        result, verdict = allure[(entry["control"], entry["account_id"], entry["region"])]
+        assert verdict["outcome"] == entry["outcome"] and verdict["message"] == entry["message"]
+        assert labels(result, "rootguard_control") == [entry["control"]]
+        assert labels(result, "severity") == [SEVERITY[entry["severity"]]]
+        (story,) = labels(result, "story")
+        assert story.startswith(f"{entry['control']}: ")
+        tags, features, links = set(labels(result, "tag")), labels(result, "feature"), {link["url"] for link in result.get("links", [])}
+        assert entry["control"] in tags
+        for framework, ids in entry["frameworks"].items():
+            if not ids:
+                continue
+            assert FRAMEWORK_TITLES[framework] in labels(result, "epic")
+            for requirement in ids:
+                assert f"{framework}:{requirement}" in tags
+                assert any(feature.split(" ", 1)[0] == requirement for feature in features), (requirement, features)
+                if framework == "securityhub":
+                    assert securityhub_url(requirement) in links
+            if framework.startswith("cis-"):
+                assert CIS_BENCHMARK_URL in links
+        # The evidence attachment holds every fact file the verdict cites, with the AWS responses.
+        if entry["evidence"]:
+            evidence = attachment(pack, result, "evidence")
+            assert sorted(evidence) == entry["evidence"]
+            assert all(document["calls"] for document in evidence.values())
+
+    # A failure's attachment is the evidence itself: the credential report as IAM returned it.
+    failed = [e for e in data["results"] if e["control"] == "root-mfa" and e["outcome"] == "failed"]
+    assert failed, "the demo has accounts without root MFA"
+    result, _ = allure[("root-mfa", failed[0]["account_id"], None)]
+    assert result["status"] == "failed"
+    evidence = attachment(pack, result, "evidence")
+    path = f"evidence/{failed[0]['account_id']}/iam.credential_report--us-east-1.json"
+    calls = {call["action"]: call for call in evidence[path]["calls"]}
+    assert "<root_account>" in calls["iam:GetCredentialReport"]["response"]["Content"]
+
+    environment = (pack / "allure-results" / "environment.properties").read_text()
+    for line in ("profile=demo\n", f"started_at={data['started_at']}\n", "complete=true\n", f"accounts={len(data['accounts'])}\n"):
+        assert line in environment
+    assert json.loads((pack / "allure-results" / "categories.json").read_text()) == CATEGORIES
+
+
+def inject_access_denied(monkeypatch):
+    """The member's GetAccountSummary is denied: root-mfa there ends in `error`."""
+    real = BaseClient._make_api_call
+
+    def call(self, operation, params):
+        if operation == "GetAccountSummary" and self._request_signer._credentials.method == "sts-assume-role":
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "injected"}}, operation)
+        return real(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", call)
+
+
+def run_mixed(pytester, monkeypatch):
+    """Two accounts with a failure, an error (member root-mfa) and a waiver (member budget-alerts)."""
+    scenario = pytester.path / "scenario.yaml"
+    scenario.write_text(SCENARIO)
+    profile = pytester.path / "mixed.yaml"
+    profile.write_text(
+        f"backend: moto\nscenario: {scenario}\norganization:\n  role_name: OrganizationAccountAccessRole\n" + textwrap.dedent(WAIVER)
+    )
+    inject_access_denied(monkeypatch)
+    pack = pytester.path / "pack"
+    pytester.runpytest(SUITE, "--profile", str(profile), "--report-dir", str(pack))
+    data = json.loads((pack / "results.json").read_text())
+    outcomes = {(r["control"], r["account_id"]): r["outcome"] for r in data["results"]}
+    assert outcomes[("root-mfa", MEMBER)] == "error"
+    assert outcomes[("budget-alerts", MEMBER)] == "waived"
+    return pack, data
+
+
+def category(result: dict) -> str:
+    """The categories.json rule an Allure 2 reader files a result under (it needs a full match)."""
+    trace = (result.get("statusDetails") or {}).get("trace") or ""
+    names = [
+        rule["name"]
+        for rule in CATEGORIES
+        if result["status"] in rule["matchedStatuses"] and re.fullmatch(rule.get("traceRegex", r"[\s\S]*"), trace)
+    ]
+    assert len(names) <= 1, names
+    return names[0] if names else ""
+
+
+def test_error_is_broken_and_waived_is_skipped(pytester, monkeypatch):
+    pack, data = run_mixed(pytester, monkeypatch)
+    allure = by_verdict(pack)
+    status = {key: result["status"] for key, (result, _) in allure.items()}
+    for entry in data["results"]:
+        expected = {"passed": "passed", "failed": "failed", "error": "broken", "skipped": "skipped", "waived": "skipped"}[entry["outcome"]]
+        assert status[(entry["control"], entry["account_id"], entry["region"])] == expected, entry
+
+    error, _ = allure[("root-mfa", MEMBER, None)]
+    waived, verdict = allure[("budget-alerts", MEMBER, None)]
+    failed, _ = allure[("budget-alerts", "123456789012", None)]
+    assert "AccessDenied" in error["statusDetails"]["message"]
+    assert verdict["outcome"] == "waived" and "waived until 2099-12-31" in verdict["message"]
+    assert "waived until 2099-12-31, approved by ciso@example.com" in waived["statusDetails"]["trace"]
+    assert (category(failed), category(error), category(waived)) == (
+        "Non-compliant (failed)",
+        "Could not judge (error)",
+        "Waived exception",
+    )
+    skips = [result for key, (result, v) in allure.items() if v["outcome"] == "skipped"]
+    assert all(category(result) == "Not applicable (skipped)" for result in skips)
+
+
+def test_analytics_are_stripped_and_remote_resources_found():
+    page = (
+        '<html><head><link rel="icon" href="data:image/svg+xml,x"><link rel="stylesheet" href="data:text/css;base64,eA==">'
+        '<style>@import url("https://fonts.example/a.css"); body { background: url(data:image/png;base64,AA) }</style></head>'
+        '<body><a href="https://allurereport.org">Allure</a><script src="data:text/javascript;base64,eA=="></script>\n'
+        '    <script async src="https://www.googletagmanager.com/gtag/js?id=G-X"></script>\n'
+        "    <script>\n        window.dataLayer = window.dataLayer || [];\n        gtag('config', 'G-X');\n    </script>\n"
+        '<script defer>var data = 1;</script></body></html>'
+    )
+    stripped = strip_analytics(page)
+    assert "googletagmanager" not in stripped and "dataLayer" not in stripped and "var data = 1" in stripped
+    # A link a reader clicks is not a fetch; the @import is.
+    assert external_resources(stripped) == ["css https://fonts.example/a.css"]
+    assert external_resources(page)[-1].startswith("<script src=https://www.googletagmanager.com/")
+    assert external_resources('<link rel="stylesheet" href="//cdn.example/x.css">') == ["<link href=//cdn.example/x.css>"]
+
+
+@pytest.fixture(scope="module")
+def allure_command():
+    """The Allure 3 command line from package.json; installed here with npm ci when `make test-setup` did not."""
+    command = allure_cli(REPO)
+    if command is None:
+        npm = shutil.which("npm")
+        if npm is None or shutil.which("node") is None:
+            unavailable("node and npm are needed for the Allure command line (npm ci)")
+        try:
+            completed = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund"], cwd=REPO, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL
+            )
+        except subprocess.TimeoutExpired:
+            unavailable("npm ci took more than 10 minutes")
+        if completed.returncode != 0:
+            unavailable(f"npm ci failed: {(completed.stderr or completed.stdout).strip().splitlines()[-1:]}")
+        command = allure_cli(REPO)
+    assert command is not None
+    return command
+
+
+def embedded_files(html: str) -> dict[str, bytes]:
+    """The data files the single-file awesome report carries inline, by their report path."""
+    return {name: base64.b64decode(value) for name, value in re.findall(r'\bd\("([^"]+)","([A-Za-z0-9+/=]*)"\)', html)}
+
+
+def test_single_file_html_report_built_at_run_end_and_by_rootguard_report(pytester, monkeypatch, capsys, allure_command):
+    monkeypatch.setenv(BUILD_AT_RUN_END, "1")
+    pack, data = run_mixed(pytester, monkeypatch)
+    manifest = json.loads((pack / "manifest.json").read_text())
+    assert manifest["allure_report"]["html_built"] is True, manifest["allure_report"]
+    assert manifest["allure_report"]["html"] == REPORT_FILE and REPORT_FILE in manifest["files"]
+    assert [p.name for p in (pack / "allure-report").iterdir()] == ["index.html"]
+
+    html = (pack / REPORT_FILE).read_text()
+    assert external_resources(html) == [] and "googletagmanager" not in html
+    files = embedded_files(html)
+    assert sum(1 for name in files if name.startswith("data/test-results/")) == len(data["results"])
+    categories = json.loads(files["widgets/categories.json"])
+    counted = {node["name"]: node["statistic"] for node in categories["nodes"].values() if node["type"] == "category"}
+    outcomes = [r["outcome"] for r in data["results"]]
+    failed, errors = outcomes.count("failed"), outcomes.count("error")
+    assert counted["Non-compliant (failed)"] == {"total": failed, "failed": failed}
+    assert counted["Could not judge (error)"] == {"total": errors, "broken": errors}
+    assert counted["Waived exception"] == {"total": 1, "skipped": 1}
+    environment = {item["name"]: item["values"] for item in json.loads(files["widgets/allure_environment.json"])}
+    assert environment["profile"] == ["mixed"] and environment["started_at"] == [data["started_at"]]
+
+    # Rebuilt from the pack later: the manifest is re-written and the pack still verifies.
+    (pack / REPORT_FILE).unlink()
+    assert rootguard(["verify", str(pack)]) == 1  # the missing report is noticed first ...
+    assert rootguard(["report", str(pack), "--root", str(REPO)]) == 1  # ... and not laundered
+    pack2 = pytester.path / "pack2"
+    monkeypatch.delenv(BUILD_AT_RUN_END)
+    pytester.runpytest(SUITE, "--profile", DEMO, "--report-dir", str(pack2), "--account", "555566667777")
+    capsys.readouterr()
+    assert json.loads((pack2 / "manifest.json").read_text())["allure_report"]["html_built"] is False
+    assert rootguard(["report", str(pack2), "--root", str(REPO)]) == 0
+    assert capsys.readouterr().out.strip() == f"rootguard report: {pack2 / REPORT_FILE}"
+    rebuilt = json.loads((pack2 / "manifest.json").read_text())["allure_report"]
+    assert rebuilt["html_built"] is True and rebuilt["html"] == REPORT_FILE and "reason" not in rebuilt
+    assert rootguard(["verify", str(pack2)]) == 0
+    assert external_resources((pack2 / REPORT_FILE).read_text()) == []

@@ -1,0 +1,118 @@
+"""report.html as a reader sees it: rendered by headless Chromium, whose JavaScript builds pytest-html's table."""
+
+import base64
+import json
+import os
+import re
+import subprocess
+from html import unescape
+from pathlib import Path
+
+import pytest
+
+from rootguard.allure_report import external_resources
+from tests.conftest import REPO
+
+# Debian's package; `make test-setup` installs it when run as root (as CI is).
+CHROMIUM = Path("/usr/bin/chromium")
+FAILED_ROW = re.compile(r'<tbody class="results-table-row failed" id="([^"]+)">(.*?)</tbody>', re.DOTALL)
+CELL = re.compile(r"<t[dh][^>]*>(.*?)</t[dh]>", re.DOTALL)
+LINK = re.compile(r'<a [^>]*href="data:application/json;charset=utf-8;base64,([^"]+)"[^>]*>([^<]*)</a>')
+
+
+@pytest.fixture
+def chromium() -> Path:
+    if not os.access(CHROMIUM, os.X_OK):
+        reason = f"{CHROMIUM} is missing: install Debian's chromium package (`make test-setup` as root does)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)  # CI installs it, so a missing browser there is a broken setup
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+def render(chromium: Path, page: Path, profile: Path) -> str:
+    """The DOM after the page's scripts ran: offline, no first-run or background traffic, a fresh profile."""
+    completed = subprocess.run(
+        [
+            str(chromium),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            # Chromium runs virtual time ahead while the page is idle, so pytest-html's
+            # table is built before the DOM is dumped without waiting in real time.
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return completed.stdout
+
+
+def text(fragment: str) -> str:
+    return unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
+
+
+def rows_of(table: str) -> list[list[str]]:
+    return [[text(cell) for cell in CELL.findall(row)] for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.DOTALL)]
+
+
+def test_report_renders_matrix_rows_and_evidence_in_chromium(pytester, chromium, tmp_path):
+    pack = pytester.path / "pack"
+    pytester.runpytest(str(REPO / "tests_compliance"), "--profile", str(REPO / "profiles" / "demo.yaml"), "--report-dir", str(pack))
+    data = json.loads((pack / "results.json").read_text())
+    page = pack / "report.html"
+    source = page.read_text()
+    assert external_resources(source) == [], "report.html must open offline"
+
+    dom = render(chromium, page, tmp_path / "chromium-profile")
+    assert external_resources(dom) == [], "the page's scripts added something fetched from the network"
+
+    # A failure whose evidence is the credential report, as IAM returned it.
+    entry = next(r for r in data["results"] if r["control"] == "root-mfa" and r["outcome"] == "failed")
+    account = f"{entry['account_name']} ({entry['account_id']})"
+
+    # The accounts-by-controls matrix, with an F where that account fails root-mfa.
+    matrix = re.search(r'<h2 id="rootguard-matrix">.*?(<table class="rootguard-matrix">.*?</table>)', dom, re.DOTALL)
+    assert matrix, "no accounts-by-controls matrix"
+    header, *accounts = rows_of(matrix.group(1))
+    marks = {row[0]: row for row in accounts}
+    assert set(marks) == {f"{a['account_name']} ({a['account_id']})" for a in data["accounts"]}
+    assert marks[account][header.index("root-mfa")] == "F"
+
+    # Framework coverage: the requirement root-mfa maps to lists it and the failing account.
+    assert 'id="rootguard-frameworks"' in dom
+    requirement = entry["frameworks"]["soc2"][0]
+    soc2 = re.search(r'<table class="rootguard-framework" id="rootguard-framework-soc2">(.*?)</table>', dom, re.DOTALL)
+    assert soc2, "no SOC 2 coverage table"
+    (covered,) = [row for row in rows_of(soc2.group(1)) if row[0] == requirement]
+    assert "root-mfa" in covered[2] and entry["account_id"] in covered[4]
+
+    # The failed row pytest-html's script built: control, account, severity, outcome, frameworks.
+    rows = {test_id: body for test_id, body in FAILED_ROW.findall(dom)}
+    assert len(rows) == sum(1 for r in data["results"] if r["outcome"] == "failed"), "the results table did not render"
+    (test_id,) = [t for t in rows if "test_root_mfa[" in t and t.endswith(f"-{entry['account_id']}]")]
+    body = rows[test_id]
+    cells = [text(cell) for cell in CELL.findall(re.search(r'<tr class="collapsible"[^>]*>(.*?)</tr>', body, re.DOTALL).group(1))]
+    assert cells[:5] == ["Failed", "root-mfa", account, entry["severity"], "failed"]
+    for framework, ids in entry["frameworks"].items():
+        assert all(requirement in cells[5] for requirement in ids) and (not ids or f"{framework}:" in cells[5])
+    assert entry["message"] in text(body), "the failure message is in the row's log"
+
+    # Its evidence rides along in the row: the credential report, with the API call that fetched it.
+    evidence = {name: json.loads(base64.b64decode(encoded)) for encoded, name in LINK.findall(body)}
+    report_path = f"evidence/{entry['account_id']}/iam.credential_report--us-east-1.json"
+    assert sorted(evidence) == entry["evidence"]
+    calls = {call["action"]: call for call in evidence[report_path]["calls"]}
+    assert "<root_account>" in calls["iam:GetCredentialReport"]["response"]["Content"]
+    assert evidence[report_path] == json.loads((pack / report_path).read_text())
