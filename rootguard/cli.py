@@ -1,4 +1,4 @@
-"""The `rootguard` command: work with evidence packs (verify, merge, build the Allure report).
+"""The `rootguard` command: work with evidence packs (verify, sign, merge, build the Allure report).
 
 Judging accounts is `pytest --profile NAME`; this command is for what comes after:
 `rootguard verify PACK` recomputes every hash of a pack against its manifest and
@@ -25,6 +25,16 @@ def latest_pack(reports: Path) -> Path | None:
 def command_verify(args) -> int:
     pack = Path(args.pack)
     checked = verify(pack)
+    signer = None
+    if args.key:
+        from rootguard.signing import check_signature
+
+        try:
+            signer = check_signature(pack, Path(args.key))
+        except PackError as exc:
+            print(f"signature: {exc}")
+            print(f"rootguard verify: {pack}: FAILED, signature not valid")
+            return 1
     for kind in ("changed", "added", "missing"):
         for path in getattr(checked, kind):
             print(f"{kind}: {path}")
@@ -34,8 +44,35 @@ def command_verify(args) -> int:
         problems = len(checked.changed) + len(checked.added) + len(checked.missing)
         print(f"rootguard verify: {pack}: FAILED, {problems} file(s) differ from the manifest")
         return 1
-    print(f"rootguard verify: {pack}: OK, {len(manifest['files'])} files match the manifest; run {state}, "
+    signed = f"; signed by key {signer[:16]}..." if signer else ""
+    print(f"rootguard verify: {pack}: OK, {len(manifest['files'])} files match the manifest{signed}; run {state}, "
           f"profile {manifest.get('profile')}, started {manifest.get('started_at')}")
+    return 0
+
+
+def command_sign(args) -> int:
+    from rootguard.signing import sign_pack
+
+    pack = Path(args.pack)
+    checked = verify(pack)
+    if not checked.ok:
+        print(f"rootguard sign: {pack} does not match its manifest; run `rootguard verify {pack}`", file=sys.stderr)
+        return 1
+    key = sign_pack(pack, Path(args.key))
+    print(f"rootguard sign: {pack / 'manifest.sig'}: signed by key {key[:16]}...")
+    return 0
+
+
+def command_keygen(args) -> int:
+    from rootguard.signing import generate_key
+
+    private, public = Path(args.private), Path(args.public)
+    for path in (private, public):
+        if path.exists():
+            print(f"rootguard keygen: {path} exists; not overwriting a key", file=sys.stderr)
+            return 2
+    generate_key(private, public)
+    print(f"rootguard keygen: private key {private} (keep it secret), public key {public} (give it to auditors)")
     return 0
 
 
@@ -85,7 +122,16 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("verify", help="recompute a pack's hashes and list changed, added and missing files")
     check.add_argument("pack")
+    check.add_argument("--key", metavar="PUBLIC.pem", help="also check manifest.sig against this Ed25519 public key")
     check.set_defaults(handler=command_verify)
+    sign = commands.add_parser("sign", help="sign a verified pack's manifest with an Ed25519 private key")
+    sign.add_argument("pack")
+    sign.add_argument("--key", metavar="PRIVATE.pem", required=True)
+    sign.set_defaults(handler=command_sign)
+    keygen = commands.add_parser("keygen", help="make an Ed25519 key pair for signing packs")
+    keygen.add_argument("--private", default="rootguard-signing.pem")
+    keygen.add_argument("--public", default="rootguard-signing.pub.pem")
+    keygen.set_defaults(handler=command_keygen)
     report = commands.add_parser("report", help="build the Allure HTML report of a pack (default: the newest)")
     report.add_argument("pack", nargs="?")
     report.add_argument("--reports", default="reports", help="where to look for the newest pack (default: reports)")

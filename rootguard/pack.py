@@ -15,6 +15,7 @@ from pathlib import Path
 
 PACK_FORMAT = 1
 MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"  # written after the manifest, so it is outside it
 RESULTS = "results.json"
 
 
@@ -32,7 +33,7 @@ def pack_files(pack: Path) -> list[str]:
     for root, _dirs, files in os.walk(pack):
         for name in files:
             relative = (Path(root) / name).relative_to(pack).as_posix()
-            if relative != MANIFEST and not name.endswith(".tmp"):
+            if relative not in (MANIFEST, SIGNATURE) and not name.endswith(".tmp"):
                 found.append(relative)
     return sorted(found)
 

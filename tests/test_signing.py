@@ -1,0 +1,70 @@
+"""Signed packs: a pack edited and re-hashed passes the hash check but not the signature."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from rootguard.cli import main as rootguard
+from rootguard.pack import write_manifest
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory):
+    pack = tmp_path_factory.mktemp("signed") / "pack"
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "--profile", "demo", "--report-dir", str(pack), "-q", "-k", "mfa"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert (pack / "manifest.json").is_file()
+    return pack
+
+
+def test_sign_then_verify_with_the_public_key(pack, tmp_path, capsys):
+    private, public = tmp_path / "k.pem", tmp_path / "k.pub.pem"
+    assert rootguard(["keygen", "--private", str(private), "--public", str(public)]) == 0
+    copy = tmp_path / "pack"
+    shutil.copytree(pack, copy)
+    assert rootguard(["sign", str(copy), "--key", str(private)]) == 0
+    assert (copy / "manifest.sig").is_file()
+    assert rootguard(["verify", str(copy), "--key", str(public)]) == 0
+    assert "signed by key" in capsys.readouterr().out
+
+
+def test_edited_and_rehashed_pack_fails_the_signature(pack, tmp_path, capsys):
+    private, public = tmp_path / "k.pem", tmp_path / "k.pub.pem"
+    rootguard(["keygen", "--private", str(private), "--public", str(public)])
+    copy = tmp_path / "pack"
+    shutil.copytree(pack, copy)
+    rootguard(["sign", str(copy), "--key", str(private)])
+    results = copy / "results.json"
+    data = json.loads(results.read_text())
+    data["results"][0]["outcome"] = "passed"
+    results.write_text(json.dumps(data))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    write_manifest(copy, {k: v for k, v in manifest.items() if k not in ("files", "pack_format", "algorithm")})
+    capsys.readouterr()
+    assert rootguard(["verify", str(copy)]) == 0  # the hashes alone are fooled
+    assert rootguard(["verify", str(copy), "--key", str(public)]) == 1
+    assert "the signature does not match manifest.json" in capsys.readouterr().out
+
+
+def test_wrong_key_unsigned_pack_and_bad_key_file(pack, tmp_path, capsys):
+    keys = {}
+    for name in ("a", "b"):
+        keys[name] = (tmp_path / f"{name}.pem", tmp_path / f"{name}.pub.pem")
+        rootguard(["keygen", "--private", str(keys[name][0]), "--public", str(keys[name][1])])
+    copy = tmp_path / "pack"
+    shutil.copytree(pack, copy)
+    assert rootguard(["verify", str(copy), "--key", str(keys["a"][1])]) == 1
+    assert "the pack is not signed" in capsys.readouterr().out
+    rootguard(["sign", str(copy), "--key", str(keys["a"][0])])
+    assert rootguard(["verify", str(copy), "--key", str(keys["b"][1])]) == 1
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a key")
+    assert rootguard(["sign", str(copy), "--key", str(junk)]) == 2
+    assert "not a PEM private key" in capsys.readouterr().err
+    assert rootguard(["keygen", "--private", str(keys["a"][0]), "--public", str(tmp_path / "x.pem")]) == 2
