@@ -2,7 +2,7 @@
 
 import pytest
 
-from rootguard.patterns import CIS_ROOT_USAGE, matches_root_usage
+from rootguard.patterns import CIS_CONSOLE_SIGNIN_FAILURES, CIS_ROOT_USAGE, matches_console_signin_failures, matches_root_usage
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,21 @@ def test_patterns_that_watch_all_root_use(pattern):
 )
 def test_patterns_that_do_not(pattern):
     assert not matches_root_usage(pattern)
+
+
+@pytest.mark.parametrize(
+    "pattern, watches",
+    [
+        (CIS_CONSOLE_SIGNIN_FAILURES, True),
+        ('{ $.eventName = "ConsoleLogin" && $.errorMessage = "Failed authentication" }', True),
+        ('{ $.eventName = ConsoleLogin && $.responseElements.ConsoleLogin = "Failure" }', True),
+        ('{ $.errorCode = "AccessDenied" || ($.eventName = ConsoleLogin) && ($.errorMessage = "Failed authentication") }', True),
+        ("{ $.eventName = ConsoleLogin }", False),
+        ('{ $.errorMessage = "Failed authentication" }', False),
+        ('{ $.eventName = ConsoleLogin && $.errorMessage = "Failed authentication" && $.userIdentity.type = "Root" }', False),
+        ('{ $.eventName = ConsoleLogin && $.additionalEventData.MFAUsed != "Yes" }', False),
+        (CIS_ROOT_USAGE, False),
+    ],
+)
+def test_patterns_that_watch_failed_console_signins(pattern, watches):
+    assert matches_console_signin_failures(pattern) is watches

@@ -1,42 +1,12 @@
-"""Monitoring controls: someone is told when root is used."""
+"""Monitoring controls: someone is told when root is used, and when console sign-ins fail."""
 
+from rootguard.alerting import search_alarms
 from rootguard.controls import control, fail, not_applicable
-from rootguard.patterns import matches_root_usage
+from rootguard.patterns import matches_console_signin_failures, matches_root_usage
 
 
-def _follow(watch) -> tuple[bool, str]:
-    """Walk log group -> root filter -> alarm -> SNS topic -> confirmed subscriber; say where it ends."""
-    filters = [f for f in watch.filters if matches_root_usage(f.pattern)]
-    group = watch.log_group_arn.split(":log-group:", 1)[1].removesuffix(":*")
-    if not filters:
-        return False, f"no metric filter on log group {group} matches root use"
-    metrics = {m for f in filters for m in f.metrics}
-    alarms = [a for a in watch.alarms if (a.namespace, a.metric) in metrics]
-    if not alarms:
-        names = ", ".join(f"{ns}/{name}" for ns, name in sorted(metrics))
-        return False, f"filter {filters[0].name} on {group} feeds metric {names}, but no alarm watches it"
-    reasons = []
-    for alarm in alarms:
-        if not alarm.actions_enabled:
-            reasons.append(f"alarm {alarm.name} has its actions disabled")
-            continue
-        if not alarm.topics:
-            reasons.append(f"alarm {alarm.name} notifies no SNS topic")
-            continue
-        for topic in alarm.topics:
-            subscribers = watch.subscribers.get(topic, ())
-            confirmed = [s for s in subscribers if s.confirmed]
-            if confirmed:
-                return True, (
-                    f"filter {filters[0].name} on log group {group} feeds alarm {alarm.name}, which notifies "
-                    f"{topic.rsplit(':', 1)[1]} with {len(confirmed)} confirmed subscription(s) ({confirmed[0].protocol})"
-                )
-            pending = len(subscribers) - len(confirmed)
-            reasons.append(
-                f"alarm {alarm.name} notifies topic {topic.rsplit(':', 1)[1]}, which has no confirmed subscription"
-                + (f" ({pending} pending confirmation)" if pending else "")
-            )
-    return False, "; ".join(reasons)
+def _watched_trails(account):
+    return [t for t in account.fact("cloudtrail.trails") if t.multi_region and t.logging and t.log_group_arn]
 
 
 @control(
@@ -51,25 +21,41 @@ def _follow(watch) -> tuple[bool, str]:
     frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.16", "A.8.15"], "cis-v3": ["4.3"], "cis-v5": ["4.3"], "securityhub": ["CloudWatch.1"]},
 )
 def test_root_usage_alarm(account):
-    trails = [t for t in account.fact("cloudtrail.trails") if t.multi_region and t.logging and t.log_group_arn]
+    trails = _watched_trails(account)
     if not trails:
         fail("no multi-region logging trail delivers to CloudWatch Logs, so no metric filter can watch root use; configure one first")
-    reasons, elsewhere = [], []
-    for trail in trails:
-        owner = account if trail.log_group_account == account.id else account.other_account(trail.log_group_account)
-        if owner is None:
-            elsewhere.append(f"the log group of {trail.describe()} is in account {trail.log_group_account}")
-            continue
-        watch = owner.fact("monitoring.log_group_watch").get(trail.log_group_arn)
-        if watch is None:
-            reasons.append(f"account {trail.log_group_account} does not show {trail.describe()} delivering to {trail.log_group_name}")
-            continue
-        ok, text = _follow(watch)
-        where = "" if owner is account else f" (in account {owner.label})"
-        if ok:
-            account.passes_because(text + where)
-            return
-        reasons.append(text + where)
-    if elsewhere and not reasons:
-        not_applicable("; ".join(elsewhere) + ", which this run does not include; add that account to the profile to judge it")
-    fail("; ".join(reasons + elsewhere) + "; add the CIS root-usage filter, an alarm and a confirmed SNS subscription")
+    search = search_alarms(account, trails, matches_root_usage, "root use")
+    if search.found:
+        account.passes_because(search.found)
+        return
+    if search.elsewhere and not search.broken:
+        not_applicable("; ".join(search.elsewhere) + ", which this run does not include; add that account to the profile to judge it")
+    fail("; ".join(search.broken + search.elsewhere) + "; add the CIS root-usage filter, an alarm and a confirmed SNS subscription")
+
+
+@control(
+    id="signin-failure-alarm",
+    title="Failed console sign-ins raise an alarm that reaches a confirmed subscriber",
+    severity="medium",
+    rationale="""A run of failed console sign-ins is how password guessing against root and IAM users
+        shows up; an alarm on them gives a person the chance to act before one succeeds.""",
+    remediation="""On the multi-region trail's log group, add the CIS metric filter for console
+        authentication failures, a CloudWatch alarm on its metric and an SNS topic with a confirmed
+        subscription.""",
+    facts=["cloudtrail.trails", "monitoring.log_group_watch"],
+    frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.16", "A.8.15"], "cis-v3": ["4.6"], "cis-v5": ["4.6"], "securityhub": ["CloudWatch.6"]},
+)
+def test_signin_failure_alarm(account):
+    trails = _watched_trails(account)
+    if not trails:
+        fail("no multi-region logging trail delivers to CloudWatch Logs, so no metric filter can watch sign-ins; configure one first")
+    search = search_alarms(account, trails, matches_console_signin_failures, "failed console sign-ins")
+    if search.found:
+        account.passes_because(search.found)
+        return
+    if search.elsewhere and not search.broken:
+        not_applicable("; ".join(search.elsewhere) + ", which this run does not include; add that account to the profile to judge it")
+    fail(
+        "; ".join(search.broken + search.elsewhere)
+        + "; add the CIS console sign-in failure filter, an alarm and a confirmed SNS subscription"
+    )
