@@ -137,29 +137,35 @@ class FactContext:
         record.response = response
         return response
 
-    def paginate(self, service: str, operation: str, key: str, *, region: str | None = None, **params) -> list:
-        """A whole paginated listing, kept as one evidence record."""
+    def paginate(self, service: str, operation: str, key: str | tuple[str, ...], *, region: str | None = None, **params) -> list | dict:
+        """A whole paginated listing, kept as one evidence record.
+
+        `key` names the list the pages hold; a tuple of names (GetAccountAuthorizationDetails
+        pages hold several lists) gives {name: list}.
+        """
         region = region or self.region
         action = action_name(service, operation)
         record = CallRecord(action, region, dict(params), utc_now_text(), pages=0)
         self.result.calls.append(record)
         client = self._client(record, service, region)
-        items: list = []
+        keys = key if isinstance(key, tuple) else (key,)
+        lists: dict[str, list] = {name: [] for name in keys}
         try:
             for page in client.get_paginator(operation).paginate(**params):
                 record.pages += 1
-                chunk = page.get(key, []) if isinstance(page, dict) else None
-                if not isinstance(chunk, list):
-                    raise UnexpectedResponse(f"{action} returned {key} as {type(chunk).__name__}, not a list", action=action)
-                items.extend(chunk)
+                for name in keys:
+                    chunk = page.get(name, []) if isinstance(page, dict) else None
+                    if not isinstance(chunk, list):
+                        raise UnexpectedResponse(f"{action} returned {name} as {type(chunk).__name__}, not a list", action=action)
+                    lists[name].extend(chunk)
         except ClientError as exc:
             record.error = {"Code": str(exc.response.get("Error", {}).get("Code", "")), "Message": str(exc.response.get("Error", {}).get("Message", ""))}
             raise client_failure(exc, action, self.account) from None
         except BotoCoreError as exc:
             record.error = {"Code": type(exc).__name__, "Message": str(exc)}
             raise client_failure(exc, action, self.account) from None
-        record.response = {key: items}
-        return items
+        record.response = lists
+        return lists if isinstance(key, tuple) else lists[key]
 
 
 def action_name(service: str, operation: str) -> str:
@@ -171,6 +177,26 @@ def client_failure(exc: Exception, action: str, account) -> FactError:
     from rootguard.accounts import describe_client_error
 
     return describe_client_error(exc, action)
+
+
+def keep_endpoint_host(client) -> None:
+    """Send S3 Control requests to a custom endpoint's own host name.
+
+    S3 Control puts the account id in front of the host name (123456789012.s3-control...),
+    a custom endpoint included, where 123456789012.127.0.0.1 resolves to nothing. The
+    account id also travels in the x-amz-account-id header, which is what an endpoint
+    such as a moto server reads.
+    """
+    endpoint_host = client.meta.endpoint_url.split("://", 1)[1].split("/", 1)[0]
+
+    def strip_account_prefix(request, **kwargs):
+        scheme, rest = request.url.split("://", 1)
+        host, _, path = rest.partition("/")
+        prefix, _, remainder = host.partition(".")
+        if prefix.isdigit() and remainder == endpoint_host:
+            request.url = f"{scheme}://{remainder}/{path}"
+
+    client.meta.events.register_first("before-sign.s3-control", strip_account_prefix)
 
 
 def utc_now_text() -> str:
@@ -282,9 +308,12 @@ class FactStore:
             if client is None:
                 session = self.connector.session_for(self.account)
                 client = self.connector.client(session, service, region)
+                profile = getattr(self.connector, "profile", None)  # a replay has no endpoint
+                if service == "s3control" and profile is not None and profile.endpoint_url:
+                    keep_endpoint_host(client)
                 self._clients[(service, region)] = client
             return client
 
 
 # The fact modules register themselves on import.
-from rootguard.facts import account, cloudtrail, iam, monitoring  # noqa: E402,F401
+from rootguard.facts import account, cloudtrail, detection, iam, logstorage, monitoring, organizations  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""Account and billing facts: alternate contacts and cost budgets with their alert subscribers."""
+"""Account and billing facts: the primary and alternate contacts, and cost budgets with their alert subscribers."""
 
 from __future__ import annotations
 
@@ -27,6 +27,37 @@ def alternate_contact(ctx, contact_type: str) -> dict | None:
 def alternate_contacts(ctx) -> dict:
     """The billing, operations and security alternate contacts (None where unset)."""
     return {kind: ctx.fact("account.alternate_contact", contact_type=kind) for kind in CONTACT_TYPES}
+
+
+@dataclass(frozen=True)
+class PrimaryContact:
+    full_name: str
+    phone_number: str
+    address_line1: str
+    city: str
+    postal_code: str
+    country_code: str
+    company_name: str | None
+
+
+@fact("account.contact_information")
+def contact_information(ctx) -> PrimaryContact | None:
+    """GetContactInformation: the account's primary contact; None when none is set."""
+    action = "account:GetContactInformation"
+    response = ctx.call("account", "get_contact_information", absent=("ResourceNotFoundException",))
+    if response is None:
+        return None
+    contact = need(response, "ContactInformation", dict, action)
+    # AWS requires these fields when the contact is set; one missing is a response rootguard does not know.
+    return PrimaryContact(
+        full_name=need(contact, "FullName", str, action),
+        phone_number=need(contact, "PhoneNumber", str, action),
+        address_line1=need(contact, "AddressLine1", str, action),
+        city=need(contact, "City", str, action),
+        postal_code=need(contact, "PostalCode", str, action),
+        country_code=need(contact, "CountryCode", str, action),
+        company_name=maybe(contact, "CompanyName", str, action),
+    )
 
 
 @fact("budgets.budgets")

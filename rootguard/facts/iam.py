@@ -1,4 +1,4 @@
-"""IAM and STS facts: who we are, and the root user's credentials as AWS reports them."""
+"""IAM and STS facts: who we are, the root user's credentials, IAM users and administrators, the password policy."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from rootguard.errors import FactError, UnexpectedResponse
 from rootguard.facts import fact
-from rootguard.facts.shapes import flag, need, timestamp
+from rootguard.facts.shapes import flag, maybe, need, timestamp
+from rootguard.policy_documents import grants_everything, parse_document, statements
 
 REPORT_ACTION = "iam:GetCredentialReport"
 ROOT_ROW = "<root_account>"
@@ -176,3 +177,137 @@ def enabled_regions(ctx) -> list[str]:
     if not names:
         raise UnexpectedResponse("ec2:DescribeRegions: no enabled region", action="ec2:DescribeRegions")
     return sorted(names)
+
+
+# --- IAM users, administrators and the password policy --------------------------------------
+
+DETAILS = "iam:GetAccountAuthorizationDetails"
+ADMINISTRATOR_ACCESS = re.compile(r"^arn:aws[\w-]*:iam::aws:policy/AdministratorAccess$")
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    min_length: int
+    reuse_prevention: int | None  # how many earlier passwords cannot be reused; None: reuse allowed
+
+
+@fact("iam.password_policy")
+def password_policy(ctx) -> PasswordPolicy | None:
+    """GetAccountPasswordPolicy; None when the account has none (NoSuchEntity)."""
+    action = "iam:GetAccountPasswordPolicy"
+    response = ctx.call("iam", "get_account_password_policy", absent=("NoSuchEntity",))
+    if response is None:
+        return None
+    policy = need(response, "PasswordPolicy", dict, action)
+    reuse = maybe(policy, "PasswordReusePrevention", int, action)
+    return PasswordPolicy(need(policy, "MinimumPasswordLength", int, action), reuse or None)
+
+
+@fact("iam.authorization_details")
+def authorization_details(ctx) -> dict:
+    """Users, groups, roles and customer managed policies with their documents (all pages)."""
+    return ctx.paginate(
+        "iam",
+        "get_account_authorization_details",
+        ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"),
+        Filter=["User", "Role", "Group", "LocalManagedPolicy"],
+    )
+
+
+@dataclass(frozen=True)
+class IamUser:
+    name: str
+    arn: str
+    console_password: bool
+    mfa: bool
+
+
+@fact("iam.users")
+def users(ctx) -> list[IamUser]:
+    """Every IAM user with whether it has a console password and MFA (credential report)."""
+    result = []
+    for row in ctx.fact("iam.credential_report")["rows"]:
+        if row.get("user") == ROOT_ROW:
+            continue
+        result.append(
+            IamUser(
+                name=need(row, "user", str, REPORT_ACTION),
+                arn=need(row, "arn", str, REPORT_ACTION),
+                console_password=flag(row.get("password_enabled"), "password_enabled", REPORT_ACTION),
+                mfa=flag(row.get("mfa_active"), "mfa_active", REPORT_ACTION),
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class Administrator:
+    """A principal that holds administrator access, and the policies that give it."""
+
+    kind: str  # user | role
+    name: str
+    arn: str
+    through: tuple[str, ...]  # "AdministratorAccess", "inline policy x", "group admins: policy y"
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.name} ({', '.join(self.through)})"
+
+
+def _admin_policies(entry: dict, inline_key: str, admin_arns: dict[str, str], label: str = "") -> list[str]:
+    """Which of an entity's managed and inline policies grant everything."""
+    found = []
+    for attached in need(entry, "AttachedManagedPolicies", list, DETAILS):
+        arn = need(attached, "PolicyArn", str, DETAILS)
+        if arn in admin_arns:
+            found.append(label + admin_arns[arn])
+    for inline in need(entry, inline_key, list, DETAILS):
+        document = parse_document(need(inline, "PolicyDocument", (dict, str), DETAILS), DETAILS)
+        if any(grants_everything(s) for s in statements(document, DETAILS)):
+            found.append(f"{label}inline policy {need(inline, 'PolicyName', str, DETAILS)}")
+    return found
+
+
+@fact("iam.administrators")
+def administrators(ctx) -> list[Administrator]:
+    """Users and roles with AdministratorAccess or a policy allowing every action on every resource.
+
+    AdministratorAccess is recognised by its ARN (AWS managed, it is not in the listing);
+    customer managed policies by their default version, inline policies by their document.
+    A user also holds what its groups' policies grant.
+    """
+    details = ctx.fact("iam.authorization_details")
+    admin_arns: dict[str, str] = {}
+    for managed in details["Policies"]:
+        default = [v for v in need(managed, "PolicyVersionList", list, DETAILS) if need(v, "IsDefaultVersion", bool, DETAILS)]
+        if len(default) != 1:
+            raise UnexpectedResponse(f"{DETAILS}: policy {managed.get('Arn')} has {len(default)} default versions", action=DETAILS)
+        document = parse_document(need(default[0], "Document", (dict, str), DETAILS), DETAILS)
+        if any(grants_everything(s) for s in statements(document, DETAILS)):
+            arn = need(managed, "Arn", str, DETAILS)
+            admin_arns[arn] = f"policy {arn.rsplit('/', 1)[-1]}"
+
+    def with_aws_admin(entry: dict) -> None:
+        for attached in need(entry, "AttachedManagedPolicies", list, DETAILS):
+            arn = need(attached, "PolicyArn", str, DETAILS)
+            if ADMINISTRATOR_ACCESS.match(arn):
+                admin_arns[arn] = "AdministratorAccess"
+
+    for listing in ("UserDetailList", "GroupDetailList", "RoleDetailList"):
+        for entry in details[listing]:
+            with_aws_admin(entry)
+    groups = {
+        need(g, "GroupName", str, DETAILS): _admin_policies(g, "GroupPolicyList", admin_arns, f"group {g['GroupName']}: ")
+        for g in details["GroupDetailList"]
+    }
+    result = []
+    for user in details["UserDetailList"]:
+        through = _admin_policies(user, "UserPolicyList", admin_arns)
+        for group in need(user, "GroupList", list, DETAILS):
+            through += groups.get(group, [])
+        if through:
+            result.append(Administrator("user", need(user, "UserName", str, DETAILS), need(user, "Arn", str, DETAILS), tuple(through)))
+    for role in details["RoleDetailList"]:
+        through = _admin_policies(role, "RolePolicyList", admin_arns)
+        if through:
+            result.append(Administrator("role", need(role, "RoleName", str, DETAILS), need(role, "Arn", str, DETAILS), tuple(through)))
+    return result
