@@ -445,3 +445,54 @@ def test_rename_account():
     assert org.describe_account(AccountId=HUB)["Account"]["Name"] == "master"
     motoext.rename_account(HUB, HUB, "management")
     assert org.describe_account(AccountId=HUB)["Account"]["Name"] == "management"
+
+
+@mock_aws
+def test_aws_managed_policy_is_provided_only_where_asked():
+    iam = client("iam")
+    iam.create_role(RoleName="admin", AssumeRolePolicyDocument="{}")
+    arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+    with pytest.raises(ClientError) as error:
+        iam.attach_role_policy(RoleName="admin", PolicyArn=arn)
+    assert error.value.response["Error"]["Code"] == "NoSuchEntity"
+    assert motoext.provide_aws_managed_policy(HUB, "AdministratorAccess") == arn
+    assert motoext.provide_aws_managed_policy(HUB, "AdministratorAccess") == arn
+    iam.attach_role_policy(RoleName="admin", PolicyArn=arn)
+    assert [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="admin")["AttachedPolicies"]] == [arn]
+    assert [p["Arn"] for p in iam.list_policies(Scope="AWS")["Policies"]] == [arn]
+    with pytest.raises(KeyError, match="NoSuchPolicy is not an AWS managed policy"):
+        motoext.provide_aws_managed_policy(HUB, "NoSuchPolicy")
+
+
+def assert_bucket_mfa_delete(endpoint_url):
+    s3 = client("s3", endpoint_url=endpoint_url)
+    s3.create_bucket(Bucket="trail-logs")
+    s3.put_bucket_versioning(Bucket="trail-logs", VersioningConfiguration={"Status": "Enabled"})
+    assert "MFADelete" not in s3.get_bucket_versioning(Bucket="trail-logs")
+    motoext.set_bucket_mfa_delete(HUB, "trail-logs")
+    versioning = s3.get_bucket_versioning(Bucket="trail-logs")
+    assert (versioning["Status"], versioning["MFADelete"]) == ("Enabled", "Enabled")
+
+
+@mock_aws
+def test_bucket_mfa_delete_in_process():
+    assert_bucket_mfa_delete(None)
+
+
+def test_bucket_mfa_delete_over_http():
+    with moto_server() as endpoint:
+        assert_bucket_mfa_delete(endpoint)
+
+
+def test_membership_of_a_gone_organization_is_forgotten():
+    with mock_aws():
+        make_organization()
+        assert client("organizations", account=MEMBER).describe_organization()["Organization"]["MasterAccountId"] == HUB
+    with mock_aws():
+        motoext.install()
+        member = client("organizations", account=MEMBER)
+        with pytest.raises(ClientError) as error:
+            member.describe_organization()
+        assert error.value.response["Error"]["Code"] == "AWSOrganizationsNotInUseException"
+        # ... and it may make an organization of its own.
+        assert member.create_organization(FeatureSet="ALL")["Organization"]["MasterAccountId"] == MEMBER
