@@ -4,6 +4,7 @@ checked control by control against the outcomes its comments promise."""
 
 import csv
 import io
+import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from fixtures.scenario import (
 )
 from fixtures.server import main as server_main
 from fixtures.server import moto_server
+from rootguard.facts import keep_endpoint_host
 
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "scenarios" / "demo.yaml"
 HUB = "123456789012"
@@ -37,6 +39,7 @@ class Account:
         self.id = account_id
         self.endpoint_url = endpoint_url
         self.credentials = dict(FAKE)
+        self._clients = {}  # made once: building a boto3 client costs more than a call to moto
         if account_id != HUB:
             assumed = self.client("sts", credentials=FAKE).assume_role(
                 RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
@@ -49,12 +52,18 @@ class Account:
             }
 
     def client(self, service, region="us-east-1", credentials=None):
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=self.endpoint_url,
-            **(credentials or self.credentials),
-        )
+        key = (service, region, credentials is None)
+        clients = self._clients
+        if key not in clients:
+            clients[key] = boto3.client(
+                service,
+                region_name=region,
+                endpoint_url=self.endpoint_url,
+                **(credentials or self.credentials),
+            )
+            if service == "s3control" and self.endpoint_url:
+                keep_endpoint_host(clients[key])
+        return clients[key]
 
     def credential_report(self):
         iam = self.client("iam")
@@ -161,6 +170,43 @@ def test_age_is_relative_to_now():
         (
             'accounts:\n  - id: "123456789012"\n    name: hub\n    budgets: [{name: b, notifications: [{threshold: 80}]}]\n',
             "bad.yaml:4: accounts[0] (hub).budgets[0].notifications[0].subscribers: a budget notification needs",
+        ),
+        (
+            'accounts:\n  - id: "123456789012"\n    name: hub\n    iam:\n      users: [{name: a, groups: [admins]}]\n',
+            "bad.yaml:5: accounts[0] (hub).iam.users[0].groups: no group 'admins' in accounts[0] (hub).iam.groups",
+        ),
+        (
+            'accounts:\n  - id: "123456789012"\n    name: hub\n    iam:\n      policies: [{name: p, document: everything}]\n',
+            "bad.yaml:5: accounts[0] (hub).iam.policies[0].document: expected a policy document or one of admin, got 'everything'",
+        ),
+        (
+            'accounts:\n  - id: "123456789012"\n    name: hub\n    iam: {password_policy: {min_length: 5}}\n',
+            "bad.yaml:4: accounts[0] (hub).iam.password_policy.min_length: expected a whole number from 6 to 128, got '5'",
+        ),
+        (
+            'accounts:\n  - id: "123456789012"\n    name: hub\n    guardduty: {ap-south-1: enabled}\n',
+            "bad.yaml:4: accounts[0] (hub).guardduty: unknown key 'ap-south-1' (allowed: us-east-1)",
+        ),
+        (
+            'accounts:\n  - id: "123456789012"\n    name: hub\n    config_recorders: [{all_supported: false, include_global: true}]\n',
+            "bad.yaml:4: accounts[0] (hub).config_recorders[0].include_global: global resources are recorded only with",
+        ),
+        (
+            'accounts:\n  - id: "123456789012"\n    name: hub\n    buckets: [{name: logs-bucket, mfa_delete: true}]\n',
+            "bad.yaml:4: accounts[0] (hub).buckets[0].mfa_delete: MFA delete needs versioning: Enabled",
+        ),
+        (
+            'accounts:\n  - id: "123456789012"\n    name: hub\n    trails: [{name: t1, cloudwatch_logs: {log_group: g, retention_days: 100}}]\n',
+            "bad.yaml:4: accounts[0] (hub).trails[0].cloudwatch_logs.retention_days: CloudWatch Logs keeps events 1, 3, 5",
+        ),
+        (
+            'organization: {}\naccounts:\n  - {id: "123456789012", name: hub}\n  - {id: "210987654321", name: m, own_organization: {}}\n',
+            "bad.yaml:4: accounts[1] (m).own_organization: only an account outside the scenario's organization",
+        ),
+        (
+            'organization:\n  service_control_policies:\n    - {name: d, document: deny-root, targets: [Prod]}\n'
+            'accounts:\n  - {id: "123456789012", name: hub}\n',
+            "bad.yaml:3: organization.service_control_policies[0].targets: 'Prod' is not root, an OU of organization.ous",
         ),
         ("regions: us-east-1\naccounts: []\n", "bad.yaml:1: regions: expected a list"),
         ("accounts: [\n", "bad.yaml:2: invalid YAML"),
@@ -420,17 +466,225 @@ def check_demo_controls(endpoint_url):
         assert {outcomes[i] for outcomes in found.values()} == {P, F}, control
 
 
+# The wider catalog (issue 5), per account; S: skipped (the control does not apply there).
+S = "skip"
+WIDER_CONTROLS = (
+    "scp-deny-root",
+    "centralized-root-access",
+    "break-glass-admins",
+    "iam-console-mfa",
+    "password-policy",
+    "cloudtrail-bucket-private",
+    "cloudtrail-bucket-versioning",
+    "log-retention",
+    "signin-failure-alarm",
+    "guardduty-enabled us-east-1",
+    "guardduty-enabled eu-west-1",
+    "config-recorder",
+    "root-contact-details",
+)
+WIDER_EXPECTED = {
+    "123456789012": (S, P, P, P, P, P, P, P, P, P, P, P, P),  # management
+    "111122223333": (P, P, P, P, P, P, P, P, P, P, P, P, P),  # security-tooling
+    "222233334444": (P, P, F, P, F, P, P, F, F, P, F, F, F),  # payments-prod
+    "333344445555": (P, P, F, F, F, F, F, F, F, F, P, F, F),  # data-prod
+    "444455556666": (F, P, P, F, F, F, P, F, F, F, F, F, F),  # sandbox-dev
+    "555566667777": (F, P, F, P, F, P, P, F, F, F, F, F, F),  # legacy-app
+    "666677778888": (S, F, P, P, F, F, F, F, F, F, P, P, P),  # acquired-analytics
+}
+DENY_ROOT_CONDITION = {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"}}
+ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+SIGNIN_PATTERNS = (
+    '{ ($.eventName = ConsoleLogin) && ($.errorMessage = "Failed authentication") }',
+    '{ $.eventName = "ConsoleLogin" && $.responseElements.ConsoleLogin = "Failure" }',
+)
+
+
+def not_found(call, code):
+    try:
+        return call()
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == code
+        return None
+
+
+def evaluate_wider_controls(account, hub, regions):
+    """A plain reading of the wider controls' pass rules, enough to check the demo says what it claims."""
+    organization = not_found(account.client("organizations").describe_organization, "AWSOrganizationsNotInUseException")
+    management = organization["Organization"]["MasterAccountId"] if organization else None
+
+    def scp_denies_root():
+        if management in (None, account.id):
+            return None
+        org = hub.client("organizations")
+        targets, child = [account.id], account.id
+        while True:
+            parent = org.list_parents(ChildId=child)["Parents"][0]
+            targets.append(parent["Id"])
+            if parent["Type"] == "ROOT":
+                break
+            child = parent["Id"]
+        for target in targets:
+            for summary in org.list_policies_for_target(TargetId=target, Filter="SERVICE_CONTROL_POLICY")["Policies"]:
+                document = json.loads(org.describe_policy(PolicyId=summary["Id"])["Policy"]["Content"])
+                for statement in document["Statement"]:
+                    if statement.get("Effect") == "Deny" and statement.get("Action") == "*" and statement.get("Condition") == DENY_ROOT_CONDITION:
+                        return True
+        return False
+
+    def root_access_centralized():
+        if management is None:
+            return None
+        owner = account if management == account.id else hub
+        features = owner.client("iam").list_organizations_features()["EnabledFeatures"]
+        return {"RootCredentialsManagement", "RootSessions"} <= set(features)
+
+    iam = account.client("iam")
+    users = {row["arn"]: row for row in account.credential_report().values() if row["user"] != "<root_account>"}
+    details = iam.get_account_authorization_details()
+    admin_arns = {ADMIN_ARN} | {
+        policy["Arn"]
+        for policy in details["Policies"]
+        for version in policy["PolicyVersionList"]
+        if version["IsDefaultVersion"] and any(s.get("Action") == "*" for s in version["Document"]["Statement"])
+    }
+
+    def holds_admin(entry, inline_key):
+        return any(p["PolicyArn"] in admin_arns for p in entry["AttachedManagedPolicies"]) or any(
+            any(s.get("Action") == "*" for s in p["PolicyDocument"]["Statement"]) for p in entry[inline_key]
+        )
+
+    admin_groups = {g["GroupName"] for g in details["GroupDetailList"] if holds_admin(g, "GroupPolicyList")}
+    admins = [u["Arn"] for u in details["UserDetailList"] if holds_admin(u, "UserPolicyList") or admin_groups & set(u["GroupList"])]
+    admin_users = list(admins)
+    admins += [r["Arn"] for r in details["RoleDetailList"] if holds_admin(r, "RolePolicyList")]
+    policy = not_found(iam.get_account_password_policy, "NoSuchEntity")
+    policy = policy["PasswordPolicy"] if policy else {}
+
+    trails = {}
+    for region in regions:
+        for trail in account.client("cloudtrail", region).describe_trails(includeShadowTrails=True)["trailList"]:
+            trails[trail["TrailARN"]] = trail
+    multi = [t for t in trails.values() if t["IsMultiRegionTrail"]]
+
+    def bucket_holder(trail):
+        for holder in (account, hub):
+            if trail["S3BucketName"] in {b["Name"] for b in holder.client("s3").list_buckets()["Buckets"]}:
+                if holder is account or trail["TrailARN"].split(":")[4] == hub.id:
+                    return holder
+        return None
+
+    def bucket_private(trail):
+        holder = bucket_holder(trail)
+        s3, bucket = holder.client("s3"), trail["S3BucketName"]
+        own = not_found(lambda: s3.get_public_access_block(Bucket=bucket), "NoSuchPublicAccessBlockConfiguration")
+        wide = not_found(
+            lambda: holder.client("s3control").get_public_access_block(AccountId=holder.id), "NoSuchPublicAccessBlockConfiguration"
+        )
+        blocked = all(
+            (own or {}).get("PublicAccessBlockConfiguration", {}).get(k) or (wide or {}).get("PublicAccessBlockConfiguration", {}).get(k)
+            for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+        )
+        status = not_found(lambda: s3.get_bucket_policy_status(Bucket=bucket), "NoSuchBucketPolicy")
+        public_acl = any("global/AllUsers" in g["Grantee"].get("URI", "") for g in s3.get_bucket_acl(Bucket=bucket)["Grants"])
+        return blocked and not (status and status["PolicyStatus"]["IsPublic"]) and not public_acl
+
+    def bucket_versioned(trail):
+        return bucket_holder(trail).client("s3").get_bucket_versioning(Bucket=trail["S3BucketName"]).get("Status") == "Enabled"
+
+    def log_group_of(trail):
+        arn = trail.get("CloudWatchLogsLogGroupArn")
+        if not arn:
+            return None
+        holder = account if arn.split(":")[4] == account.id else hub
+        return holder, arn.split(":")[3], arn.split(":")[6]
+
+    def retention_kept(trail):
+        holder, region, name = log_group_of(trail)
+        group = [g for g in holder.client("logs", region).describe_log_groups(logGroupNamePrefix=name)["logGroups"] if g["logGroupName"] == name][0]
+        return group.get("retentionInDays", 365) >= 365
+
+    def signin_alarmed(trail):
+        holder, region, name = log_group_of(trail)
+        filters = holder.client("logs", region).describe_metric_filters(logGroupName=name)["metricFilters"]
+        metrics = {t["metricName"] for f in filters if f["filterPattern"] in SIGNIN_PATTERNS for t in f["metricTransformations"]}
+        sns = holder.client("sns", region)
+        for alarm in holder.client("cloudwatch", region).describe_alarms()["MetricAlarms"]:
+            if alarm["MetricName"] in metrics:
+                for topic in alarm["AlarmActions"]:
+                    if any(s["SubscriptionArn"] != "PendingConfirmation" for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]):
+                        return True
+        return False
+
+    def guardduty_on(region):
+        guardduty = account.client("guardduty", region)
+        return any(guardduty.get_detector(DetectorId=d)["Status"] == "ENABLED" for d in guardduty.list_detectors()["DetectorIds"])
+
+    def recording():
+        for region in regions:
+            config = account.client("config", region)
+            statuses = {s["name"]: s["recording"] for s in config.describe_configuration_recorder_status()["ConfigurationRecordersStatus"]}
+            for recorder in config.describe_configuration_recorders()["ConfigurationRecorders"]:
+                group = recorder["recordingGroup"]
+                if group["allSupported"] and group["includeGlobalResourceTypes"] and statuses.get(recorder["name"]):
+                    return True
+        return False
+
+    def contact_complete():
+        contact = not_found(account.client("account").get_contact_information, "ResourceNotFoundException")
+        if contact is None:
+            return False
+        contact = contact["ContactInformation"]
+        digits = sum(c.isdigit() for c in contact["PhoneNumber"])
+        return bool(contact["FullName"].strip() and contact["PhoneNumber"].startswith("+") and digits >= 7 and contact["City"].strip())
+
+    watched = [t for t in multi if t.get("CloudWatchLogsLogGroupArn")]
+    outcomes = (
+        scp_denies_root(),
+        root_access_centralized(),
+        len(admins) >= 2 and all(users[arn]["mfa_active"] == "true" for arn in admin_users),
+        all(row["mfa_active"] == "true" for row in users.values() if row["password_enabled"] == "true"),
+        policy.get("MinimumPasswordLength", 0) >= 14 and policy.get("PasswordReusePrevention", 0) >= 24,
+        bool(multi) and all(bucket_private(t) for t in multi),
+        bool(multi) and all(bucket_versioned(t) for t in multi),
+        any(retention_kept(t) for t in watched),
+        any(signin_alarmed(t) for t in watched),
+        guardduty_on("us-east-1"),
+        guardduty_on("eu-west-1"),
+        recording(),
+        contact_complete(),
+    )
+    return tuple(S if ok is None else P if ok else F for ok in outcomes)
+
+
+def check_wider_demo_controls(endpoint_url):
+    scenario = load_scenario(DEMO)
+    hub = Account(HUB, endpoint_url)
+    found = {
+        account_id: evaluate_wider_controls(Account(account_id, endpoint_url), hub, scenario.regions)
+        for account_id in WIDER_EXPECTED
+    }
+    for account_id, outcomes in WIDER_EXPECTED.items():
+        assert dict(zip(WIDER_CONTROLS, found[account_id])) == dict(zip(WIDER_CONTROLS, outcomes)), scenario.account(
+            account_id
+        ).name
+    for i, control in enumerate(WIDER_CONTROLS):
+        assert {P, F} <= {outcomes[i] for outcomes in found.values()}, control
+
+
 @mock_aws
 def test_demo_in_process():
     seed(DEMO)
     seed_demo_and_check_basics(None)
     check_demo_controls(None)
+    check_wider_demo_controls(None)
 
 
 def test_demo_over_http():
     with moto_server(DEMO) as endpoint:
         seed_demo_and_check_basics(endpoint)
         check_demo_controls(endpoint)
+        check_wider_demo_controls(endpoint)
 
 
 def test_member_sees_organization_trail_over_http():

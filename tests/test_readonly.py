@@ -15,6 +15,9 @@ PERMISSION_FOR = {
     "budgets:DescribeBudgets": "budgets:ViewBudget",
     "budgets:DescribeNotificationsForBudget": "budgets:ViewBudget",
     "budgets:DescribeSubscribersForNotification": "budgets:ViewBudget",
+    "s3:ListBuckets": "s3:ListAllMyBuckets",
+    "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "s3control:GetPublicAccessBlock": "s3:GetAccountPublicAccessBlock",
 }
 # Not named Get/List/Describe/View, yet reads: AWS lists GenerateCredentialReport at access level
 # Read (it only builds the report GetCredentialReport returns); AssumeRole is the hub's way in.
@@ -74,11 +77,15 @@ def test_suite_calls_only_policy_actions_and_the_policy_holds_nothing_unused(pyt
     assert json.loads((pack / "results.json").read_text())["results"]
 
     # Facts are fetched once: no request repeats within an account. By design the credential
-    # report is polled until ready, and the hub's identity is asked twice: once for who ran
-    # the audit, once as the fact that its credentials reach the management account.
+    # report is polled until ready, and the hub asks twice for its identity and its organization:
+    # once to know who runs the audit and which accounts to judge, once as facts (its credentials
+    # reach the management account; the management account is in the organization).
     fact_requests = Counter(r[:4] for r in recorder.requests if r[2] != "iam:GenerateCredentialReport")
     repeated = {r: n for r, n in fact_requests.items() if n > 1}
-    assert repeated == {("testing", "us-east-1", "sts:GetCallerIdentity", "{}"): 2}
+    assert repeated == {
+        ("testing", "us-east-1", "sts:GetCallerIdentity", "{}"): 2,
+        ("testing", "us-east-1", "organizations:DescribeOrganization", "{}"): 2,
+    }
     assert len(fact_requests) > 50
     # ... and fetched ahead, for several accounts at once.
     assert len({r[4] for r in recorder.requests if r[4].startswith("rootguard-fetch")}) > 1

@@ -1,6 +1,44 @@
 """Account controls: who AWS can reach about the account, and whether anyone hears about spend."""
 
+import re
+
 from rootguard.controls import control, fail
+
+# A leading + and a country code, then digits with the usual separators: 7 to 15 digits in all (E.164).
+INTERNATIONAL_PHONE = re.compile(r"^\+[1-9][0-9 ().-]+$")
+
+
+@control(
+    id="root-contact-details",
+    title="The account's primary contact has a name, an international phone number and an address",
+    severity="medium",
+    rationale="""AWS uses the primary contact to verify who is asking when the root user's email or MFA
+        device is lost; an incomplete or unreachable contact turns account recovery into a support
+        case nobody can win, and invites the root credentials to be kept somewhere unsafe instead.""",
+    remediation="""Complete the contact: Account > Contact information > Edit, with a full name, a phone
+        number written with + and country code (like +1 206 555 0100) and a postal address
+        (aws account put-contact-information).""",
+    facts=["account.contact_information"],
+    frameworks={"soc2": ["CC2.3"], "iso27001": ["A.5.24", "A.5.23"], "cis-v3": ["1.1"], "cis-v5": ["1.1"]},
+)
+def test_root_contact_details(account):
+    contact = account.fact("account.contact_information")
+    if contact is None:
+        fail("no primary contact information is set; set it: Account > Contact information")
+    problems = []
+    if not contact.full_name.strip():
+        problems.append("no full name")
+    digits = re.sub(r"\D", "", contact.phone_number)
+    if not INTERNATIONAL_PHONE.match(contact.phone_number.strip()) or not 7 <= len(digits) <= 15:
+        problems.append(f"phone number {contact.phone_number!r} is not in international format (+ and country code)")
+    missing = [what for what, value in (("street", contact.address_line1), ("city", contact.city), ("country", contact.country_code)) if not value.strip()]
+    if missing:
+        problems.append(f"the address has no {', '.join(missing)}")
+    if problems:
+        fail(f"primary contact: {'; '.join(problems)}; complete it: Account > Contact information > Edit")
+    account.passes_because(
+        f"primary contact {contact.full_name}, {contact.phone_number}, {contact.address_line1}, {contact.city} {contact.country_code}"
+    )
 
 
 @control(

@@ -1,0 +1,130 @@
+"""Log storage controls: the trail's S3 bucket is private and versioned, its log group keeps events long enough.
+
+Each is judged where the store lives: in this account, or in the account that holds it
+(an organization trail's bucket in the management account) when the run includes it;
+otherwise the outcome is `skipped`, naming that account.
+"""
+
+from rootguard.controls import control, fail, not_applicable
+from rootguard.trail_logs import bucket_holder, log_group_holder, where
+
+
+def _multi_region_trails(account):
+    trails = [t for t in account.fact("cloudtrail.trails") if t.multi_region and t.s3_bucket]
+    if not trails:
+        fail("no multi-region trail is visible, so there is no CloudTrail log bucket to judge; create one (cloudtrail-multi-region)")
+    return trails
+
+
+def _judge_buckets(account, fact, problems_of):
+    """Judge each multi-region trail's bucket where it lives: (passes, failures, not judged)."""
+    passes, failures, elsewhere = [], [], []
+    for trail in _multi_region_trails(account):
+        holder, bucket, why = bucket_holder(account, trail, fact)
+        if holder is None:
+            elsewhere.append(why)
+            continue
+        problems = problems_of(bucket)
+        text = f"bucket {trail.s3_bucket} of {trail.describe()}{where(holder, account)}"
+        (failures if problems else passes).append(f"{text}: {'; '.join(problems)}" if problems else text)
+    return passes, failures, elsewhere
+
+
+@control(
+    id="cloudtrail-bucket-private",
+    title="The S3 bucket of each multi-region trail is not public",
+    severity="high",
+    rationale="""The trail's log files show who did what, root included; a public bucket hands that map of
+        the account to anyone, and a public write lets them rewrite it.""",
+    remediation="""Turn on all four Block Public Access settings for the bucket or the whole account
+        (S3 > Block Public Access settings), and remove public statements from its policy and public
+        grants from its ACL.""",
+    facts=["cloudtrail.trails", "s3.trail_bucket_exposure"],
+    frameworks={"soc2": ["CC6.1", "CC6.6"], "iso27001": ["A.8.15", "A.5.33", "A.8.3"], "securityhub": ["CloudTrail.6"]},
+)
+def test_cloudtrail_bucket_private(account):
+    def problems_of(exposure):
+        problems = []
+        if exposure.unblocked:
+            problems.append(f"Block Public Access off at bucket and account level for {', '.join(exposure.unblocked)}")
+        if exposure.public_policy:
+            problems.append("its bucket policy is public")
+        if exposure.public_grants:
+            problems.append(f"its ACL grants {', '.join(exposure.public_grants)}")
+        return problems
+
+    passes, failures, elsewhere = _judge_buckets(account, "s3.trail_bucket_exposure", problems_of)
+    if failures:
+        fail("; ".join(failures) + "; turn on all four Block Public Access settings and remove public policy statements and ACL grants")
+    if elsewhere:
+        not_applicable("; ".join(elsewhere) + "; judge it in the account that holds it")
+    account.passes_because("; ".join(passes) + ": all four Block Public Access settings on, no public policy or ACL grant")
+
+
+@control(
+    id="cloudtrail-bucket-versioning",
+    title="The S3 bucket of each multi-region trail keeps object versions",
+    severity="medium",
+    rationale="""With versioning, a deleted or overwritten log file can be recovered, so whoever abused
+        root cannot erase the trail of it; MFA delete also makes removing versions need the root
+        user's MFA device.""",
+    remediation="""Enable versioning on the bucket (S3 > bucket > Properties > Bucket Versioning), and
+        where the profile requires it, MFA delete as the root user
+        (aws s3api put-bucket-versioning --versioning-configuration Status=Enabled,MFADelete=Enabled --mfa ...).""",
+    facts=["cloudtrail.trails", "s3.trail_bucket_versioning"],
+    frameworks={"soc2": ["CC7.2", "A1.2"], "iso27001": ["A.8.15", "A.5.33", "A.8.13"], "securityhub": ["S3.14"]},
+)
+def test_cloudtrail_bucket_versioning(account):
+    require_mfa_delete = account.params["require_mfa_delete"]
+
+    def problems_of(versioning):
+        problems = []
+        if versioning.status != "Enabled":
+            problems.append(f"versioning is {(versioning.status or 'never enabled').lower()}")
+        if require_mfa_delete and versioning.mfa_delete != "Enabled":
+            problems.append("MFA delete is off (params.require_mfa_delete)")
+        return problems
+
+    passes, failures, elsewhere = _judge_buckets(account, "s3.trail_bucket_versioning", problems_of)
+    if failures:
+        fail("; ".join(failures) + "; enable versioning" + (" and MFA delete" if require_mfa_delete else "") + " on the bucket")
+    if elsewhere:
+        not_applicable("; ".join(elsewhere) + "; judge it in the account that holds it")
+    account.passes_because("; ".join(passes) + ": versioning enabled" + (", MFA delete on" if require_mfa_delete else ""))
+
+
+@control(
+    id="log-retention",
+    title="The multi-region trail's CloudWatch Logs group keeps events long enough",
+    severity="medium",
+    rationale="""Root misuse is often found months later; the trail's log group is where alarms and
+        investigations read events, and a short retention deletes them before anyone looks.""",
+    remediation="""Set the log group's retention to at least the profile's log_retention_days (365 by
+        default) or never expire: CloudWatch > Log groups > (group) > Actions > Edit retention setting.""",
+    facts=["cloudtrail.trails", "logs.trail_log_group_retention"],
+    frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.15", "A.5.28", "A.5.33"], "securityhub": ["CloudWatch.16"]},
+)
+def test_log_retention(account):
+    days = account.params["log_retention_days"]
+    trails = [t for t in account.fact("cloudtrail.trails") if t.multi_region and t.logging and t.log_group_arn]
+    if not trails:
+        fail("no multi-region logging trail delivers to CloudWatch Logs, so no log group keeps its events; configure one first")
+    reasons, elsewhere = [], []
+    for trail in trails:
+        holder = log_group_holder(account, trail)
+        if holder is None:
+            elsewhere.append(f"the log group of {trail.describe()} is in account {trail.log_group_account}")
+            continue
+        retention = holder.fact("logs.trail_log_group_retention").get(trail.log_group_arn)
+        group = f"log group {trail.log_group_name} of {trail.describe()}{where(holder, account)}"
+        if retention is None:
+            reasons.append(f"{group} does not exist")
+        elif retention.days is None or retention.days >= days:
+            kept = "never expire" if retention.days is None else f"are kept {retention.days} days"
+            account.passes_because(f"events in {group} {kept} (at least {days} required)")
+            return
+        else:
+            reasons.append(f"{group} keeps events {retention.days} days, under {days}")
+    if elsewhere and not reasons:
+        not_applicable("; ".join(elsewhere) + ", which this run does not include; add that account to the profile to judge it")
+    fail("; ".join(reasons + elsewhere) + f"; set its retention to at least {days} days: CloudWatch > Log groups > Edit retention")

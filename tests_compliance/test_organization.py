@@ -1,0 +1,84 @@
+"""Organization controls: an SCP denies root in member accounts, and root access is managed centrally."""
+
+from rootguard.controls import control, fail, not_applicable
+from rootguard.policy_documents import as_list, root_deny_gaps, statements
+
+ROOT_FEATURES = ("RootCredentialsManagement", "RootSessions")
+
+
+def _outside_organization(account, org) -> None:
+    if org is None:
+        not_applicable("the account is not in an AWS Organization (DescribeOrganization: AWSOrganizationsNotInUseException)")
+
+
+@control(
+    id="scp-deny-root",
+    title="A service control policy denies the root user in member accounts",
+    severity="high",
+    rationale="""An SCP that denies every action to a member account's root user makes stolen root
+        credentials useless there, whatever happens to the password or MFA device; the
+        organization, not the account, decides what root may still do.""",
+    remediation="""Attach an SCP with a Deny of Action "*" on Resource "*" under the condition
+        StringLike aws:PrincipalArn arn:aws:iam::*:root to the organization root or the account's
+        OU (AWS Organizations > Policies > Service control policies).""",
+    facts=["organizations.organization", "organizations.service_control_policies"],
+    frameworks={"soc2": ["CC6.1", "CC6.3"], "iso27001": ["A.8.2", "A.5.15"]},
+)
+def test_scp_deny_root(account):
+    org = account.fact("organizations.organization")
+    _outside_organization(account, org)
+    if org.management_account == account.id:
+        not_applicable(f"this is the management account of {org.id}; SCPs never restrict a management account")
+    root_arn = f"arn:aws:iam::{account.id}:root"
+    allowed = tuple(account.params["scp_root_allowed_actions"])
+    policies = account.fact("organizations.service_control_policies")
+    shortfalls = []
+    for policy in policies:
+        for statement in statements(policy.document, "organizations:DescribePolicy"):
+            gaps = root_deny_gaps(statement, root_arn, allowed)
+            if gaps == []:
+                left = as_list(statement.get("NotAction"))
+                exceptions = f", except {', '.join(map(str, left))} (allowed by params.scp_root_allowed_actions)" if left else ""
+                account.passes_because(f"{policy.describe()} denies every action to {root_arn}{exceptions}")
+                return
+            if gaps:
+                shortfalls.append(f"{policy.describe()} {'; '.join(gaps)}")
+    if shortfalls:
+        fail(
+            "no SCP denies root everything: " + "; ".join(shortfalls)
+            + "; deny Action * to aws:PrincipalArn arn:aws:iam::*:root (allowed exceptions: params.scp_root_allowed_actions)"
+        )
+    names = ", ".join(p.describe() for p in policies) or "none"
+    fail(
+        f"no SCP above the account denies its root user (SCPs: {names}); attach one denying Action * "
+        "when aws:PrincipalArn is like arn:aws:iam::*:root, to the root or the account's OU"
+    )
+
+
+@control(
+    id="centralized-root-access",
+    title="The organization manages member root access centrally",
+    severity="high",
+    rationale="""With RootCredentialsManagement, member accounts can be left without root credentials at all,
+        and with RootSessions the management account performs the few root-only tasks in a short,
+        audited session; nobody keeps a root password per account.""",
+    remediation="""From the management account: IAM > Root access management > Enable, with both
+        root credentials management and privileged root actions in member accounts
+        (aws iam enable-organizations-root-credentials-management and
+        enable-organizations-root-sessions).""",
+    facts=["organizations.organization", "organizations.root_access_features"],
+    frameworks={"soc2": ["CC6.1", "CC6.2"], "iso27001": ["A.8.2", "A.5.17", "A.5.18"]},
+)
+def test_centralized_root_access(account):
+    org = account.fact("organizations.organization")
+    _outside_organization(account, org)
+    enabled = account.fact("organizations.root_access_features")
+    missing = [f for f in ROOT_FEATURES if f not in enabled]
+    if missing:
+        fail(
+            f"organization {org.id} (management account {org.management_account}) has not enabled {', '.join(missing)}; "
+            "enable it from the management account: IAM > Root access management"
+        )
+    account.passes_because(
+        f"organization {org.id} has RootCredentialsManagement and RootSessions enabled (judged once, from the management view)"
+    )
