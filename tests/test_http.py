@@ -52,7 +52,7 @@ def test_suite_over_http_matches_in_process_run(pytester, fake_aws_environment):
     pytester.runpytest(str(REPO / "tests_compliance"), "--profile", str(REPO / "profiles" / "demo.yaml"), "--report-dir", str(in_process))
     mock_data = json.loads((in_process / "results.json").read_text())
 
-    assert len(http_data["results"]) == 70  # 7 accounts x 10 controls
+    assert len(http_data["results"]) == 161  # 7 accounts x (21 account-wide controls + guardduty-enabled in 2 regions)
     assert outcomes(http_data) == outcomes(mock_data)
     assert not [r for r in http_data["results"] if r["outcome"] == "error"]
     for control in {r["control"] for r in http_data["results"]}:

@@ -47,7 +47,7 @@ def test_pack_holds_every_part(demo_pack):
     assert (demo_pack / "allure-results" / "categories.json").is_file()
     assert (demo_pack / "allure-results" / "environment.properties").is_file()
     data = json.loads((demo_pack / "results.json").read_text())
-    assert data["complete"] is True and len(data["results"]) == 70
+    assert data["complete"] is True and len(data["results"]) == 161
     for result in data["results"]:
         assert result["evidence"], result
         for path in result["evidence"]:
@@ -65,7 +65,7 @@ def test_manifest_hashes_every_other_file(demo_pack):
     assert set(manifest["files"]) == set(pack_files(demo_pack))
     assert "manifest.json" not in manifest["files"]
     assert all(manifest["files"][p] == sha256_file(demo_pack / p) for p in manifest["files"])
-    assert manifest["complete"] is True and manifest["profile"] == "demo" and manifest["results"] == 70
+    assert manifest["complete"] is True and manifest["profile"] == "demo" and manifest["results"] == 161
 
 
 def test_verify_passes_then_catches_one_changed_byte(demo_pack, tmp_path, capsys):
@@ -113,9 +113,9 @@ def test_replay_without_any_aws_reproduces_every_outcome(pytester, demo_pack, mo
         (r["control"], r["account_id"]): r["message"] for r in original["results"]
     }
     comparison = json.loads((replay / "comparison.json").read_text())
-    assert comparison["unchanged"] == 70 and not comparison["newly_failing"] and not comparison["changed"]
+    assert comparison["unchanged"] == 161 and not comparison["newly_failing"] and not comparison["changed"]
     assert again["replay_of"]["pack"] == str(demo_pack)
-    assert "70 unchanged, 0 different" in result.stdout.str()
+    assert "161 unchanged, 0 different" in result.stdout.str()
 
 
 def test_replay_refuses_a_tampered_pack(pytester, demo_pack, tmp_path):
@@ -182,7 +182,7 @@ def test_interrupted_run_leaves_a_consistent_incomplete_pack(pytester, monkeypat
     data = json.loads((pack / "results.json").read_text())
     manifest = json.loads((pack / "manifest.json").read_text())
     assert data["complete"] is False and manifest["complete"] is False
-    assert 0 < len(data["results"]) < 70
+    assert 0 < len(data["results"]) < 161
     for entry in data["results"]:
         assert all((pack / path).is_file() for path in entry["evidence"])
     assert rootguard(["verify", str(pack)]) == 0

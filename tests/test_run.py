@@ -103,7 +103,7 @@ def test_account_option_narrows_the_run(pytester):
     assert result.ret in (0, 1)
     data = results(pack)
     assert {r["account_id"] for r in data["results"]} == {MEMBER}
-    assert len(data["results"]) == 10
+    assert len(data["results"]) == 22  # 21 account-wide controls and guardduty-enabled in the one region
 
 
 def test_unknown_or_malformed_account_option(pytester):
@@ -166,7 +166,7 @@ def test_role_that_cannot_be_assumed_errors_every_control_of_that_account(judge,
     )
     verdicts = judge(ORG_SCENARIO)
     member = [r for r in verdicts.data["results"] if r["account_id"] == MEMBER]
-    assert len(member) == 10
+    assert len(member) == 22
     assert {r["outcome"] for r in member} == {"error"}
     assert all(f"sts:AssumeRole arn:aws:iam::{MEMBER}:role/OrganizationAccountAccessRole failed: AccessDenied" in r["message"] for r in member)
     assert verdicts.outcome("root-mfa", "hub") == "passed"
