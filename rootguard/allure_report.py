@@ -2,8 +2,9 @@
 
 allure-pytest writes allure-results/ into the pack; rootguard adds the labels and
 links before the tests run, the evidence as each verdict is reached, and, at the
-end, environment.properties, categories.json and, where the Allure command line
-(npm package `allure`, see package.json) is installed, a single-file HTML report.
+end, environment.properties and categories.json. The Allure 3 command line (npm
+package `allure`, pinned in package.json) turns them into one self-contained HTML
+file in the pack: `rootguard report PACK`, or at the end of a run when asked.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def allure_cli(rootpath: Path) -> list[str] | None:
 
 
 def finish_allure_results(run) -> dict:
-    """environment.properties and categories.json, then the HTML report if the CLI is there."""
+    """environment.properties and categories.json, then the HTML report when asked for and the CLI is there."""
     results = run.pack / RESULTS_DIR
     if not results.is_dir():
         return {"results": None, "html_built": False, "reason": "allure-pytest wrote no results"}
