@@ -62,6 +62,8 @@ class Run:
         self._previous_sigterm = None
         self.pack = self._prepare_pack()
         self._route_reports()
+        if threading.current_thread() is threading.main_thread():
+            self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
 
     # --- setting up ------------------------------------------------------------------------
 
@@ -153,8 +155,6 @@ class Run:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
-        if threading.current_thread() is threading.main_thread():
-            self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
         if self.replaying:
             self.connector = ReplayConnector(self.recorded_calls)
             self.caller = self.replaying.caller()
@@ -246,9 +246,12 @@ class Run:
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rootguard-fetch")
         try:
             list(pool.map(fetch_account, sorted(wanted)))
-        finally:
-            # On Ctrl-C, do not wait for the accounts not yet started.
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            # Ctrl-C or SIGTERM: start no more accounts and write the pack now; requests in
+            # flight finish (or time out) in the background.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
     # --- outcomes --------------------------------------------------------------------------
 
@@ -332,8 +335,7 @@ class Run:
         interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR) or bool(session.shouldstop)
         expected = sum(1 for item in session.items if item.get_closest_marker("control"))
         self.complete = not interrupted and len(self.results) >= expected and bool(self.accounts)
-        if not self.accounts:
-            return
+        # Even a run stopped before any account was judged leaves results.json saying so.
         compare_with = self.config.getoption("compare") or (str(self.replaying.pack) if self.replaying else None)
         if compare_with:
             try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,6 +91,21 @@ def judge(pytester: pytest.Pytester):
         return Verdicts(result, json.loads(results_file.read_text()))
 
     return run
+
+
+@pytest.fixture(scope="session")
+def demo_pack(tmp_path_factory) -> Path:
+    """One pack of the whole demo, made once per session for the tests that only read it.
+
+    Made in a child process, like a user's run; tests that change a pack copy it first.
+    """
+    pack = tmp_path_factory.mktemp("demo") / "pack"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "--profile", "demo", "--report-dir", str(pack), "-q"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert (pack / "manifest.json").is_file(), completed.stdout[-3000:] + completed.stderr[-3000:]
+    return pack
 
 
 ONE_ACCOUNT = """\

@@ -81,9 +81,8 @@ def by_verdict(pack) -> dict:
     return keyed
 
 
-def test_demo_gives_one_labelled_result_per_verdict_with_evidence(pytester):
-    pack = pytester.path / "pack"
-    pytester.runpytest(SUITE, "--profile", DEMO, "--report-dir", str(pack))
+def test_demo_gives_one_labelled_result_per_verdict_with_evidence(demo_pack):
+    pack = demo_pack
     data = json.loads((pack / "results.json").read_text())
     allure = by_verdict(pack)
     assert set(allure) == {(r["control"], r["account_id"], r["region"]) for r in data["results"]}

@@ -25,21 +25,6 @@ def outcomes(data) -> dict:
     return {(r["control"], r["account_id"], r["region"]): r["outcome"] for r in data["results"]}
 
 
-@pytest.fixture(scope="module")
-def demo_pack(tmp_path_factory):
-    """One demo pack shared by the read-only checks below (made with a throwaway pytester run)."""
-    import subprocess
-    import sys
-
-    pack = tmp_path_factory.mktemp("demo") / "pack"
-    subprocess.run(
-        [sys.executable, "-m", "pytest", "--profile", "demo", "--report-dir", str(pack), "-q", "-p", "no:randomly"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )
-    assert (pack / "manifest.json").is_file()
-    return pack
-
-
 def test_pack_holds_every_part(demo_pack):
     for part in ("results.json", "report.html", "junit.xml", "manifest.json", "framework-matrix.json"):
         assert (demo_pack / part).is_file(), part

@@ -67,9 +67,8 @@ def rows_of(table: str) -> list[list[str]]:
     return [[text(cell) for cell in CELL.findall(row)] for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.DOTALL)]
 
 
-def test_report_renders_matrix_rows_and_evidence_in_chromium(pytester, chromium, tmp_path):
-    pack = pytester.path / "pack"
-    pytester.runpytest(str(REPO / "tests_compliance"), "--profile", str(REPO / "profiles" / "demo.yaml"), "--report-dir", str(pack))
+def test_report_renders_matrix_rows_and_evidence_in_chromium(demo_pack, chromium, tmp_path):
+    pack = demo_pack
     data = json.loads((pack / "results.json").read_text())
     page = pack / "report.html"
     source = page.read_text()

@@ -2,25 +2,16 @@
 
 import json
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from rootguard.cli import main as rootguard
 from rootguard.pack import write_manifest
-from tests.conftest import REPO
 
 
-@pytest.fixture(scope="module")
-def pack(tmp_path_factory):
-    pack = tmp_path_factory.mktemp("signed") / "pack"
-    subprocess.run(
-        [sys.executable, "-m", "pytest", "--profile", "demo", "--report-dir", str(pack), "-q", "-k", "mfa"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )
-    assert (pack / "manifest.json").is_file()
-    return pack
+@pytest.fixture
+def pack(demo_pack):
+    return demo_pack
 
 
 def test_sign_then_verify_with_the_public_key(pack, tmp_path, capsys):

@@ -75,14 +75,17 @@ def test_endpoint_that_does_not_answer_errors_that_account_only(judge, monkeypat
 
 
 SLOW_PLUGIN = """
+import os
 import time
+from pathlib import Path
 from botocore.client import BaseClient
 
 real = BaseClient._make_api_call
 
 def slow(self, operation, params):
     if operation == "GetAccountSummary":
-        time.sleep(30)
+        Path(os.environ["FETCHING_MARKER"]).touch()
+        time.sleep(8)
     return real(self, operation, params)
 
 BaseClient._make_api_call = slow
@@ -92,16 +95,17 @@ BaseClient._make_api_call = slow
 def test_sigterm_while_fetching_leaves_an_incomplete_pack_that_verifies(tmp_path, capsys):
     (tmp_path / "slowaws.py").write_text(textwrap.dedent(SLOW_PLUGIN))
     pack = tmp_path / "pack"
-    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    marker = tmp_path / "fetching"
+    env = dict(os.environ, PYTHONPATH=f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", FETCHING_MARKER=str(marker))
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "slowaws", "--profile", "demo", "--report-dir", str(pack), "-q"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    # Wait until fetching has begun (the first evidence-free facts are being asked), then stop it.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not pack.is_dir():
+    # Wait until fetching has begun (GetAccountSummary is being asked, slowly), then stop it.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not marker.exists():
         time.sleep(0.2)
-    time.sleep(4)
+    assert marker.exists(), "fetching never started"
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=120)
     assert process.returncode == 2, output
