@@ -7,6 +7,7 @@ and put the accounts-by-controls matrix and the framework matrix above the table
 
 from __future__ import annotations
 
+import json
 from html import escape
 
 import pytest
@@ -55,8 +56,11 @@ class HtmlReport:
 
         attached = list(getattr(report, "extras", []))
         attached.append(extras.text(result.message, name="verdict"))
-        for path, document in getattr(report, "rootguard_evidence", {}).items():
+        documents = getattr(report, "rootguard_evidence", {})
+        for path, document in documents.items():
             attached.append(extras.json(document, name=path))
+        # Browsers will not open the embedded files from a link, so the evidence is also readable in place.
+        attached.append(extras.html(evidence_html(documents)))
         report.extras = attached
 
     def pytest_html_results_summary(self, prefix, summary, postfix, session):
@@ -65,6 +69,14 @@ class HtmlReport:
             return
         prefix.append(account_matrix_html(run))
         prefix.append(framework_matrix_html(framework_matrix(run.results, run.catalogs())))
+
+
+def evidence_html(documents: dict[str, dict]) -> str:
+    blocks = "".join(
+        f"<details class=\"rootguard-evidence\"><summary>{escape(path)}</summary><pre>{escape(json.dumps(document, indent=2, sort_keys=True))}</pre></details>"
+        for path, document in documents.items()
+    )
+    return f"<div class=\"rootguard-evidence-list\"><p>Evidence ({len(documents)} file(s)):</p>{blocks}</div>"
 
 
 def account_matrix_html(run) -> str:

@@ -129,6 +129,7 @@ class Run:
         if hasattr(option, "htmlpath") and not option.htmlpath:
             option.htmlpath = str(self.pack / "report.html")
             option.self_contained_html = True
+            option.css = [*getattr(option, "css", []), str(Path(__file__).with_name("report.css"))]
         if not getattr(option, "xmlpath", None):
             option.xmlpath = str(self.pack / "junit.xml")
         if hasattr(option, "allure_report_dir") and not option.allure_report_dir:
