@@ -122,10 +122,11 @@ def matrix_lines(results: list[Result], accounts, control_ids: list[str]) -> lis
         marks = " ".join(f"{MARKS.get(cell.get((account.id, c), ''), '-'):>2}" for c in control_ids)
         lines.append(f"{label:<{width}}  {marks}")
     legend = [f"{i + 1:>2} {c}" for i, c in enumerate(control_ids)]
+    column = max(len(entry) for entry in legend) if legend else 0
     per_line = 3
     lines.append("")
     for start in range(0, len(legend), per_line):
-        lines.append("   ".join(f"{entry:<28}" for entry in legend[start : start + per_line]).rstrip())
+        lines.append("   ".join(f"{entry:<{column}}" for entry in legend[start : start + per_line]).rstrip())
     lines.append("marks: . passed  F failed  E error  s skipped  w waived  - not run")
     tally = counts(results)
     lines.append(", ".join(f"{tally[o]} {o}" for o in OUTCOMES))
