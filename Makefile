@@ -15,7 +15,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
 $(NODE_STAMP): package.json package-lock.json
@@ -47,8 +47,15 @@ test-setup:
 		echo "make test-setup: $(CHROMIUM) is missing and cannot be installed here (needs root and apt-get)"; \
 	fi
 
+# Two workers: the tests are mostly whole suite runs on moto, CPU-bound, and CI has two cores.
 test: $(STAMP) test-setup
-	$(PY) -m pytest tests -p pytester $(ARGS)
+	$(PY) -m pytest tests -p pytester -n 2 $(ARGS)
 
 clean:
 	rm -rf $(VENV) reports node_modules
+
+# The scale benchmark (benchmarks/scale.py, minutes per size): a measurement, not a test, so
+# `make test` never runs it. `make bench ARGS="--accounts 10,100"` picks the sizes.
+.PHONY: bench
+bench: $(STAMP)
+	$(PY) benchmarks/scale.py $(ARGS)
