@@ -1,0 +1,69 @@
+"""A pytest plugin for the scale benchmark: when each phase of a rootguard run began and ended.
+
+Loaded into the measured run with `-p benchmarks.phases`; when the process exits (after the
+last pytest hook, so the evidence pack's finishing work is inside) it writes its marks, as
+epoch seconds, to the file named by $ROOTGUARD_BENCH_PHASES. It hooks no per-test call, so
+it adds nothing a run would notice.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import time
+
+import pytest
+
+_marks: dict[str, float] = {}
+
+
+def mark(name: str) -> None:
+    # Epoch time, not monotonic: the benchmark compares it with its own clock in another process.
+    _marks.setdefault(name, time.time())
+
+
+def _write() -> None:
+    mark("exit")
+    target = os.environ.get("ROOTGUARD_BENCH_PHASES")
+    if target:
+        with open(target, "w", encoding="utf-8") as handle:
+            json.dump(_marks, handle, indent=1)
+
+
+atexit.register(_write)
+mark("plugin_loaded")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection(session):
+    mark("collection_start")
+    yield
+    mark("collection_end")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_collection_finish(session):
+    # rootguard fetches every selected fact ahead of the tests in this hook.
+    mark("prefetch_start")
+    yield
+    mark("prefetch_end")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    mark("tests_start")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_sessionfinish(session, exitstatus):
+    mark("tests_end")
+    yield
+    mark("sessionfinish_end")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_unconfigure(config):
+    mark("unconfigure_start")
+    yield
+    mark("unconfigure_end")

@@ -1,0 +1,415 @@
+"""How rootguard scales with the number of accounts: the real suite against a slow, counting AWS.
+
+    python benchmarks/scale.py                       # 10, 100, 500 and 1000 accounts
+    python benchmarks/scale.py --accounts 10,100 --latency-ms 50
+
+For each size N it starts benchmarks/server.py (a moto server in its own process, seeded with
+an N-account organization grown from the demo, adding --latency-ms to every request), then runs
+`pytest --profile <a live profile pointing at it> --report-dir <tmp>` as a user would, with fake
+credentials, twice: every control, and only root-mfa (`-k test_root_mfa`, to show that controls
+not selected cost no AWS calls). It measures the wall time of each pytest process, its peak
+RSS, the server's request counts by account and action, and compares them with the requests
+the verdicts rest on (every call recorded in the pack's evidence). Seeding is timed and
+printed, never counted. A table goes to stdout and everything to benchmarks/results.json.
+
+The targets these numbers are read against (issue 4): 1000 accounts x all controls under 60 s
+and 100 accounts under 10 s at 20 ms latency on a 2-core machine, under 1 GB at 1000 accounts,
+and no more requests per account than the distinct facts its verdicts need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import Counter, defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+HUB_ACCOUNT_ID = "123456789012"
+DEFAULT_SIZES = (10, 100, 500, 1000)
+TARGETS = {"wall_seconds": {1000: 60, 100: 10}, "peak_mb": {1000: 1024}}
+# Calls that reach accounts rather than read facts: made once per run or once per account.
+ACCESS_ACTIONS = {"sts:AssumeRole"}
+
+
+def sizes(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of account counts") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError("give at least one account count, each at least 1")
+    return values
+
+
+class Server:
+    """benchmarks/server.py as a child process, from seeded and ready to stopped."""
+
+    def __init__(self, accounts: int, latency_ms: float, log: Path, timeout: float):
+        self.log = log
+        self._log_handle = log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, str(REPO / "benchmarks" / "server.py"), "--accounts", str(accounts), "--latency-ms", str(latency_ms)],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=self._log_handle,
+            text=True,
+        )
+        self.ready = self._wait_ready(timeout)
+        self.endpoint = self.ready["endpoint"]
+
+    def _wait_ready(self, timeout: float) -> dict:
+        # Seeding 1000 accounts takes minutes; readline would block past a dead server, so read in a thread.
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.append(self.process.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not lines or not lines[0].strip():
+            self.stop()
+            tail = self.log.read_text(errors="replace").splitlines()[-20:]
+            raise RuntimeError(f"benchmark server not ready within {timeout:g} s:\n" + "\n".join(tail))
+        return json.loads(lines[0])
+
+    def call(self, command: str) -> dict:
+        method = "POST" if command == "reset" else "GET"
+        with urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/__bench/{command}", method=method), timeout=60) as answer:
+            return json.loads(answer.read())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log_handle.close()
+
+
+def write_profile(path: Path, endpoint: str, regions: list[str]) -> Path:
+    path.write_text(
+        "description: rootguard scale benchmark, an organization behind a moto server\n"
+        "backend: live\n"
+        f"endpoint_url: {endpoint}\n"
+        f"home_region: {regions[0]}\n"
+        f"regions: [{', '.join(regions)}]\n"
+        "organization:\n"
+        "  role_name: OrganizationAccountAccessRole\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def fake_aws_environment(scratch: Path) -> dict[str, str]:
+    """Credentials as a user exports them, and nothing from this machine's AWS configuration."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_CONFIG_FILE=str(scratch / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(scratch / "no-aws-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
+    )
+    return env
+
+
+def peak_rss_watch(pid: int, seen: dict, cap_kb: int) -> None:
+    """Poll the process's own high-water mark (VmHWM): the suite alone, not the tools it starts.
+
+    A run past `cap_kb` is killed, so that a suite that outgrows the machine ends as a
+    measurement ("killed at the memory cap") instead of taking the machine down with it.
+    """
+    path = Path(f"/proc/{pid}/status")
+    while True:
+        try:
+            text = path.read_text()
+        except OSError:
+            return
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        if fields.get("State", "").strip().startswith("Z"):
+            return
+        hwm = int(fields.get("VmHWM", "0 kB").split()[0])
+        seen["kb"] = max(seen.get("kb", 0), hwm)
+        if int(fields.get("VmRSS", "0 kB").split()[0]) > cap_kb:
+            seen["killed"] = True
+            os.kill(pid, signal.SIGKILL)
+            return
+        time.sleep(0.05)
+
+
+def run_pytest(profile: Path, pack: Path, extra: list[str], env: dict[str, str], log: Path, cap_mb: int) -> dict:
+    phases_file = pack.parent / f"{pack.name}-phases.json"
+    command = [
+        sys.executable, "-m", "pytest", "--profile", str(profile), "--report-dir", str(pack),
+        "-p", "benchmarks.phases", *extra,
+    ]
+    load_before = os.getloadavg()[0]
+    started_epoch = time.time()
+    started = time.perf_counter()
+    with log.open("w") as output:
+        process = subprocess.Popen(command, cwd=REPO, env=dict(env, ROOTGUARD_BENCH_PHASES=str(phases_file)),
+                                   stdout=output, stderr=subprocess.STDOUT)
+        peak: dict = {}
+        watcher = threading.Thread(target=peak_rss_watch, args=(process.pid, peak, cap_mb * 1024), daemon=True)
+        watcher.start()
+        # wait4, not wait: it also returns the process's resource usage.
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        watcher.join(1)
+    phases = {}
+    if phases_file.exists():
+        phases = {name: round(at - started_epoch, 2) for name, at in json.loads(phases_file.read_text()).items()}
+    return {
+        "command": command,
+        "exit_code": process.returncode,
+        "wall_seconds": round(wall, 2),
+        "peak_rss_mb": round(peak.get("kb", usage.ru_maxrss) / 1024, 1),
+        # wait4 reports the largest of the process and the children it waited for (Allure's node).
+        "peak_rss_mb_with_children": round(usage.ru_maxrss / 1024, 1),
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "killed_at_memory_cap": bool(peak.get("killed")),
+        # This machine may be shared: a 1-minute load average above the benchmark's own two
+        # busy processes means someone else's work was competing for the CPUs.
+        "load_average_before": round(load_before, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
+        "phases": phases,
+    }
+
+
+def evidence_requests(pack: Path) -> dict[str, Counter]:
+    """Per account, the requests behind its verdicts by action: each evidence call, page by page."""
+    needed: dict[str, Counter] = defaultdict(Counter)
+    for document_path in (pack / "evidence").glob("*/*.json"):
+        document = json.loads(document_path.read_text())
+        # A fact read through the hub (SCPs, the organization) sits with the hub's evidence.
+        account = document_path.parent.name
+        for call in document.get("calls", []):
+            if (call.get("error") or {}).get("Kind") == "session":
+                continue  # the account could not be reached: no request was made
+            needed[account][call["action"]] += max(1, call.get("pages") or 1)
+    return needed
+
+
+def server_action(action: str) -> str:
+    # The server names S3 Control and CloudWatch by their API, rootguard's evidence by IAM action prefix.
+    service, _, operation = action.partition(":")
+    prefix = {"cloudwatch": "cloudwatch", "s3control": "s3control"}.get(service, service)
+    return f"{prefix}:{operation}".replace("Mfa", "MFA")
+
+
+def compare_requests(stats: dict, needed: dict[str, Counter], accounts: int) -> dict:
+    made: dict[str, Counter] = defaultdict(Counter)
+    for account, action, count in stats["requests"]:
+        made[account][server_action(action)] += count
+    by_action: Counter = Counter()
+    for counter in made.values():
+        by_action.update(counter)
+    needed_total = sum(sum(c.values()) for c in needed.values())
+    made_total = stats["total"]
+    access = sum(made[a][x] for a in made for x in ACCESS_ACTIONS)
+    # Requests beyond what the evidence shows, by action: what the "no call repeated" target is about.
+    excess: Counter = Counter()
+    for account, counter in made.items():
+        for action, count in counter.items():
+            over = count - needed.get(account, Counter()).get(action, 0)
+            if over > 0 and action not in ACCESS_ACTIONS:
+                excess[action] += over
+    # A repeat the evidence records as well is part of a fact (GenerateCredentialReport polled
+    # until the report is ready); one it does not record is a call made twice for nothing.
+    unrecorded = [
+        r for r in stats["repeated"]
+        if made[r["account"]][server_action(r["action"])] > needed.get(r["account"], Counter()).get(server_action(r["action"]), 0)
+    ]
+    members = [sum(made[a].values()) for a in made if a != HUB_ACCOUNT_ID]
+    member_needed = [sum(needed[a].values()) for a in needed if a != HUB_ACCOUNT_ID]
+    return {
+        "total": made_total,
+        "per_account": round(made_total / accounts, 2),
+        "needed_total": needed_total,
+        "needed_per_account": round(needed_total / accounts, 2),
+        "access_requests": access,
+        "repeated_requests": sum(r["times"] - 1 for r in stats["repeated"]),
+        "repeated": stats["repeated"][:50],
+        "repeated_not_in_evidence": unrecorded[:50],
+        "beyond_evidence": dict(excess.most_common()),
+        "member_requests": {"min": min(members, default=0), "max": max(members, default=0)},
+        "member_needed": {"min": min(member_needed, default=0), "max": max(member_needed, default=0)},
+        "hub_requests": sum(made.get(HUB_ACCOUNT_ID, Counter()).values()),
+        "by_action_per_account": {k: round(v / accounts, 2) for k, v in sorted(by_action.items())},
+        "server_cpu_seconds": stats["cpu_seconds"],
+        "server_max_rss_mb": stats["max_rss_mb"],
+    }
+
+
+def outcome_counts(pack: Path) -> dict:
+    results = pack / "results.json"
+    if not results.exists():
+        return {}
+    data = json.loads(results.read_text())
+    return {"results": len(data.get("results", [])), "accounts": len(data.get("accounts") or []), **(data.get("counts") or {})}
+
+
+def measure(size: int, args, scratch: Path) -> dict:
+    where = scratch / f"n{size}"
+    where.mkdir()
+    print(f"[{size} accounts] seeding the moto server ...", flush=True)
+    server = Server(size, args.latency_ms, where / "server.log", args.seed_timeout)
+    try:
+        print(f"[{size} accounts] seeded in {server.ready['seed_seconds']} s ({server.ready['seed_requests']} requests, not measured)", flush=True)
+        regions = args.regions.split(",")
+        profile = write_profile(where / "benchmark.yaml", server.endpoint, regions)
+        env = fake_aws_environment(where)
+        runs = {}
+        for label, extra in (("all", []), ("root-mfa", ["-k", "test_root_mfa"])):
+            server.call("reset")
+            pack = where / f"pack-{label}"
+            extra = [*extra, "--fetch-workers", str(args.fetch_workers)] if args.fetch_workers else extra
+            run = run_pytest(profile, pack, extra + args.pytest_args, env, where / f"pytest-{label}.log", args.max_rss_mb)
+            stats = server.call("stats")
+            if run["killed_at_memory_cap"]:
+                run["requests"] = {"total": stats["total"], "server_cpu_seconds": stats["cpu_seconds"]}
+                runs[label] = run
+                print(f"[{size} accounts] {label}: killed after {run['wall_seconds']} s at the {args.max_rss_mb} MB memory cap", flush=True)
+                continue
+            if run["exit_code"] not in (0, 1):
+                tail = (where / f"pytest-{label}.log").read_text(errors="replace").splitlines()[-25:]
+                raise RuntimeError(f"pytest exited {run['exit_code']} ({label}, {size} accounts):\n" + "\n".join(tail))
+            run["outcomes"] = outcome_counts(pack)
+            run["requests"] = compare_requests(stats, evidence_requests(pack), size)
+            # Distinct facts behind the verdicts: one evidence file each (hub-read facts once, with the hub).
+            run["requests"]["facts_per_account"] = round(sum(1 for _ in (pack / "evidence").glob("*/*.json")) / size, 2)
+            runs[label] = run
+            print(f"[{size} accounts] {label}: {run['wall_seconds']} s, peak {run['peak_rss_mb']} MB, "
+                  f"{run['requests']['per_account']} requests/account "
+                  f"({run['requests']['needed_per_account']} behind verdicts)", flush=True)
+            if args.keep:
+                shutil.copytree(pack, Path(args.keep) / f"n{size}-{label}", dirs_exist_ok=True)
+        return {"accounts": size, "seed_seconds": server.ready["seed_seconds"], "seed_requests": server.ready["seed_requests"], "runs": runs}
+    finally:
+        server.stop()
+
+
+def verdicts(measurement: dict) -> list[str]:
+    """Each issue-4 target this size is measured against, met or not, and where the requests went."""
+    size, run = measurement["accounts"], measurement["runs"]["all"]
+    if run["killed_at_memory_cap"]:
+        return [f"{size} accounts: killed at the memory cap after {run['wall_seconds']} s (peak {run['peak_rss_mb']} MB)"]
+    lines = []
+    if size in TARGETS["wall_seconds"]:
+        limit = TARGETS["wall_seconds"][size]
+        met = "met" if run["wall_seconds"] < limit else "NOT met"
+        lines.append(f"{size} accounts: wall {run['wall_seconds']} s, target < {limit} s: {met}")
+    if size in TARGETS["peak_mb"]:
+        limit = TARGETS["peak_mb"][size]
+        met = "met" if run["peak_rss_mb"] < limit else "NOT met"
+        lines.append(f"{size} accounts: peak {run['peak_rss_mb']} MB, target < {limit} MB: {met}")
+    req = run["requests"]
+    other = req["total"] - req["needed_total"] - req["access_requests"]
+    lines.append(f"{size} accounts: {req['total']} requests = {req['needed_total']} behind verdicts + "
+                 f"{req['access_requests']} AssumeRole + {other} more ({describe(req['beyond_evidence'])}); "
+                 f"{req['repeated_requests']} repeated, {len(req['repeated_not_in_evidence'])} of them not in the evidence")
+    mfa = measurement["runs"]["root-mfa"]
+    if not mfa["killed_at_memory_cap"]:
+        lines.append(f"{size} accounts, -k test_root_mfa: {mfa['requests']['per_account']} requests/account "
+                     f"({mfa['requests']['needed_per_account']} behind verdicts), {mfa['wall_seconds']} s")
+    if max(run["load_average_before"], run["load_average_after"]) > (os.cpu_count() or 1) + 0.5:
+        lines.append(f"{size} accounts: load average {run['load_average_before']} -> {run['load_average_after']}: "
+                     "other work shared the CPUs, the times are pessimistic")
+    return lines
+
+
+def describe(counts: dict) -> str:
+    return ", ".join(f"{action} x{count}" for action, count in counts.items()) or "none"
+
+
+def table(measurements: list[dict]) -> list[str]:
+    header = (f"{'N':>6} {'wall s':>8} {'peak MB':>8} {'req/acct':>9} {'needed':>7} {'s/acct':>7} "
+              f"{'prefetch s':>10} {'tests s':>8} {'finish s':>9} {'srv cpu s':>9} {'mfa-only req/acct':>17}")
+    lines = [header, "-" * len(header)]
+    for m in measurements:
+        run, mfa = m["runs"]["all"], m["runs"]["root-mfa"]
+        if run["killed_at_memory_cap"]:
+            lines.append(f"{m['accounts']:>6} {'killed at the memory cap after ' + str(run['wall_seconds']) + ' s':>40}")
+            continue
+        phases = run["phases"]
+        prefetch = phases.get("prefetch_end", 0) - phases.get("prefetch_start", 0)
+        tests = phases.get("tests_end", 0) - phases.get("prefetch_end", 0)
+        finish = run["wall_seconds"] - phases.get("tests_end", run["wall_seconds"])
+        mfa_requests = "-" if mfa["killed_at_memory_cap"] else f"{mfa['requests']['per_account']:.1f}"
+        lines.append(
+            f"{m['accounts']:>6} {run['wall_seconds']:>8.1f} {run['peak_rss_mb']:>8.0f} {run['requests']['per_account']:>9.1f} "
+            f"{run['requests']['needed_per_account']:>7.1f} {run['wall_seconds'] / m['accounts']:>7.3f} {prefetch:>10.1f} "
+            f"{tests:>8.1f} {finish:>9.1f} {run['requests']['server_cpu_seconds']:>9.1f} {mfa_requests:>17}"
+        )
+    return lines
+
+
+def source_state() -> dict:
+    """The commit measured, and whether the working tree differed from it (numbers follow the code)."""
+    def git(*command: str) -> str:
+        try:
+            return subprocess.run(["git", *command], cwd=REPO, capture_output=True, text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+
+    changed = [line[3:] for line in git("status", "--porcelain").splitlines()]
+    return {"commit": git("rev-parse", "HEAD") or None, "uncommitted_files": changed}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python benchmarks/scale.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=sizes, default=list(DEFAULT_SIZES), help="account counts, comma-separated (default 10,100,500,1000)")
+    parser.add_argument("--latency-ms", type=float, default=20.0, help="delay the server adds to every request (default %(default)s)")
+    parser.add_argument("--regions", default="us-east-1,eu-west-1", help="the profile's regions, home first (default %(default)s)")
+    parser.add_argument("--fetch-workers", type=int, help="pass --fetch-workers N to the suite (default: the suite's own)")
+    parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results.json", help="results file (default %(default)s)")
+    parser.add_argument("--keep", metavar="DIR", help="copy each run's evidence pack here")
+    parser.add_argument("--max-rss-mb", type=int, default=12000, help="kill a pytest run whose memory passes this (default %(default)s)")
+    parser.add_argument("--seed-timeout", type=float, default=3600, help="seconds to wait for the server to seed (default %(default)s)")
+    parser.add_argument("pytest_args", nargs="*", help="more pytest arguments, after --")
+    args = parser.parse_args(argv)
+
+    source = source_state()  # before the runs: the code they measured
+    measurements = []
+    with tempfile.TemporaryDirectory(prefix="rootguard-bench-") as scratch:
+        for size in args.accounts:
+            measurements.append(measure(size, args, Path(scratch)))
+    report = {
+        "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "latency_ms": args.latency_ms,
+        "regions": args.regions.split(","),
+        "fetch_workers": args.fetch_workers,
+        "pytest_args": args.pytest_args,
+        "source": source,
+        "targets": {"wall_seconds": {str(k): v for k, v in TARGETS["wall_seconds"].items()}, "peak_mb": {str(k): v for k, v in TARGETS["peak_mb"].items()}},
+        "measurements": measurements,
+    }
+    args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print()
+    print(f"rootguard scale benchmark: {args.latency_ms:g} ms per request, regions {args.regions}, {os.cpu_count()} CPUs")
+    for line in table(measurements):
+        print(line)
+    print()
+    for m in measurements:
+        for line in verdicts(m):
+            print(line)
+    print(f"results: {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
