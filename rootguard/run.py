@@ -242,6 +242,7 @@ class Run:
                     store.get(name, region)
                 except RootguardError:
                     pass  # kept in the store; the control reports it as `error`
+            store.release_clients()
 
         workers = min(self.config.getoption("fetch_workers"), max(1, len(wanted)))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rootguard-fetch")

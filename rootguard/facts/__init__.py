@@ -302,6 +302,11 @@ class FactStore:
             return tuple(self.get("ec2.enabled_regions"))
         return tuple(self._regions)
 
+    def release_clients(self) -> None:
+        """Drop this account's clients once its facts are in: a sweep keeps few clients alive at a time."""
+        with self._lock:
+            self._clients.clear()
+
     def client(self, service: str, region: str):
         with self._lock:
             client = self._clients.get((service, region))
