@@ -60,6 +60,7 @@ class Run:
         self._evidence: dict[tuple, tuple[str, dict]] = {}
         self._evidence_lock = threading.Lock()
         self._previous_sigterm = None
+        self.stopping = threading.Event()
         self.pack = self._prepare_pack()
         self._route_reports()
         if threading.current_thread() is threading.main_thread():
@@ -189,7 +190,9 @@ class Run:
         self._describe_environment()
 
     def _store(self, account: Account) -> FactStore:
-        return FactStore(account, self.connector, self.profile.regions, self.profile.home_region)
+        store = FactStore(account, self.connector, self.profile.regions, self.profile.home_region)
+        store.stopping = self.stopping
+        return store
 
     def _describe_environment(self) -> None:
         """The run's metadata in pytest-html's environment table."""
@@ -249,8 +252,9 @@ class Run:
         try:
             list(pool.map(fetch_account, sorted(wanted)))
         except BaseException:
-            # Ctrl-C or SIGTERM: start no more accounts and write the pack now; requests in
-            # flight finish (or time out) in the background.
+            # Ctrl-C or SIGTERM: start no more accounts or requests and write the pack now;
+            # the requests already in flight finish (or time out) in the background.
+            self.stopping.set()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)

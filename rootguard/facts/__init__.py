@@ -105,6 +105,10 @@ class FactContext:
         return hub.get_by_key(key)
 
     def _client(self, record: CallRecord, service: str, region: str):
+        if self.store.stopping.is_set():
+            # The run was interrupted: send nothing more (in a moto run, the mock is gone by now).
+            record.error = {"Kind": "session", "Code": "Interrupted", "Action": record.action, "Message": "the run was interrupted"}
+            raise FactError(f"{record.action}: not asked, the run was interrupted", action=record.action, code="Interrupted")
         try:
             return self.store.client(service, region)
         except FactError as exc:
@@ -233,6 +237,7 @@ class FactStore:
         self._results: dict[FactKey, FactResult] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self.hub_store: "FactStore | None" = None  # set by the run: facts only the hub can read
+        self.stopping = threading.Event()  # set by the run when interrupted; shared by all stores
         self.fetch_seconds = 0.0
 
     # --- asking for facts ------------------------------------------------------------------
