@@ -251,6 +251,8 @@ def compare_requests(stats: dict, needed: dict[str, Counter], accounts: int) -> 
         "by_action_per_account": {k: round(v / accounts, 2) for k, v in sorted(by_action.items())},
         "server_cpu_seconds": stats["cpu_seconds"],
         "server_max_rss_mb": stats["max_rss_mb"],
+        "server_peak_threads": stats["peak_threads"],
+        "server_threads_after": stats["threads"],
     }
 
 
@@ -383,21 +385,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     source = source_state()  # before the runs: the code they measured
-    measurements = []
-    with tempfile.TemporaryDirectory(prefix="rootguard-bench-") as scratch:
-        for size in args.accounts:
-            measurements.append(measure(size, args, Path(scratch)))
     report = {
         "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
         "latency_ms": args.latency_ms,
         "regions": args.regions.split(","),
         "fetch_workers": args.fetch_workers,
         "pytest_args": args.pytest_args,
         "source": source,
         "targets": {"wall_seconds": {str(k): v for k, v in TARGETS["wall_seconds"].items()}, "peak_mb": {str(k): v for k, v in TARGETS["peak_mb"].items()}},
-        "measurements": measurements,
+        "complete": False,
+        "measurements": [],
     }
+    measurements = report["measurements"]
+    with tempfile.TemporaryDirectory(prefix="rootguard-bench-") as scratch:
+        for size in args.accounts:
+            measurements.append(measure(size, args, Path(scratch)))
+            # After each size, so an interrupted benchmark keeps the sizes it finished.
+            args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    report["complete"] = True
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print()
     print(f"rootguard scale benchmark: {args.latency_ms:g} ms per request, regions {args.regions}, {os.cpu_count()} CPUs")

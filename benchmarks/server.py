@@ -60,6 +60,7 @@ class Meter:
             self.requests: Counter = Counter()
             self.signatures: Counter = Counter()
             self.cpu_at_reset = time.process_time()
+            self.peak_threads = 0
             self.wall_at_reset = time.monotonic()
 
     @staticmethod
@@ -106,6 +107,8 @@ class Meter:
         with self._lock:
             self.requests[(account, action)] += 1
             self.signatures[(account, region, action, digest)] += 1
+            # One thread per open client connection: clients the suite drops without closing keep theirs.
+            self.peak_threads = max(self.peak_threads, threading.active_count())
         return self.app(environ, start_response)
 
     def stats(self) -> dict:
@@ -122,6 +125,8 @@ class Meter:
                 "cpu_seconds": round(time.process_time() - self.cpu_at_reset, 3),
                 "wall_seconds": round(time.monotonic() - self.wall_at_reset, 3),
                 "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "threads": threading.active_count(),
+                "peak_threads": self.peak_threads,
             }
 
     def control(self, command: str, start_response):
