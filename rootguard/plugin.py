@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from _pytest.config.findpaths import determine_setup
 
-from rootguard.controls import FRAMEWORKS, Control, Target
+from rootguard.controls import FRAMEWORKS, Control, ControlFailure, Target
+from rootguard.errors import FactError
 from rootguard.frameworks import unknown_ids
 from rootguard.gate import SEVERITY_RANK
 from rootguard.run import Run
@@ -167,6 +168,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("account", targets, ids=ids, indirect=True)
 
 
+def _verdict_repr(item: pytest.Item):
+    """A verdict's failure is its message: no traceback source to parse for each failing account.
+
+    pytest reads and parses the test module's source for every failing test; at thousands of
+    failures that was a fifth of a sweep. An unexpected exception (a bug) keeps the traceback.
+    """
+    full = item.repr_failure
+
+    def repr_failure(excinfo, style=None):
+        if isinstance(excinfo.value, (ControlFailure, FactError)):
+            return str(excinfo.value)
+        return full(excinfo, style)
+
+    return repr_failure
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if RUN not in config.stash:
         return
@@ -178,6 +195,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return TOPIC_ORDER.index(name) if name in TOPIC_ORDER else len(TOPIC_ORDER)
 
     items.sort(key=topic)
+    for item in items:
+        if item.get_closest_marker("control") is not None:
+            item.repr_failure = _verdict_repr(item)
     if getattr(config.option, "allure_report_dir", None):
         from rootguard.allure_report import label
 

@@ -20,8 +20,8 @@ import pytest
 
 from rootguard import __version__
 from rootguard.accounts import Account, Connector
-from rootguard.controls import Control, Target
-from rootguard.errors import AccountsError, RootguardError
+from rootguard.controls import Control, ControlFailure, Target
+from rootguard.errors import AccountsError, FactError, RootguardError
 from rootguard.evidence import json_default, redact, write_fact
 from rootguard.facts import FactStore, closure
 from rootguard.frameworks import framework_matrix, load_catalogs
@@ -306,7 +306,9 @@ class Run:
             # An approved exception does not fail the run; it stays visible as `waived`.
             report.outcome, report.longrepr = "skipped", (str(item.path), 0, message)
         if report.failed:
-            report.longrepr = message
+            # The verdict is the message; an unforeseen exception also keeps its traceback below it.
+            known = call.excinfo is None or isinstance(call.excinfo.value, (ControlFailure, FactError, AssertionError))
+            report.longrepr = message if known else f"{message}\n\n{report.longrepr}"
         return report
 
     def record_evidence(self, result: Result) -> dict[str, dict]:
