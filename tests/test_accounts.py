@@ -105,3 +105,41 @@ def test_hub_role_is_assumed_first(org):
     creds = Credentials(role_arn=f"arn:aws:iam::{target}:role/Hub", external_id="x-1")
     connector = Connector(profile(credentials=creds), mocked=True)
     assert connector.hub_account_id() == target
+
+
+def handler_names(core, event: str) -> list[str]:
+    return [getattr(h, "__qualname__", repr(h)) for h in core.get_component("event_emitter")._emitter._handlers.prefix_search(event)]
+
+
+def test_sessions_copy_botocore_builtin_handlers_and_follow_changes_to_them(monkeypatch):
+    import botocore.handlers
+    import botocore.session
+
+    from rootguard.accounts import new_botocore_session
+
+    plain = botocore.session.Session()
+    for event in ("before-send.iam.GetAccountSummary", "needs-retry.iam.GetAccountSummary", "before-parameter-build.s3.GetBucketPolicy"):
+        assert handler_names(new_botocore_session(), event) == handler_names(plain, event)
+
+    # moto adds its HTTP stub to the built-in list when imported; a session made afterwards must carry it.
+    def stub(**kwargs):
+        return None
+
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", [*botocore.handlers.BUILTIN_HANDLERS, ("before-send", stub)])
+    assert "test_sessions_copy_botocore_builtin_handlers_and_follow_changes_to_them.<locals>.stub" in handler_names(
+        new_botocore_session(), "before-send.iam.GetAccountSummary"
+    )
+
+
+def test_client_classes_are_shared_between_rootguard_sessions_only():
+    import botocore.session
+
+    from rootguard.accounts import new_botocore_session
+
+    def iam(core):
+        return core.create_client("iam", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+
+    first, second = iam(new_botocore_session()), iam(new_botocore_session())
+    assert type(first) is type(second)
+    assert first._request_signer._credentials.access_key == "a"
+    assert type(iam(botocore.session.Session())) is not type(first)
