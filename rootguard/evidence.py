@@ -56,8 +56,8 @@ def evidence_name(result: FactResult) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", stem) + ".json"
 
 
-def write_fact(pack: Path, account, caller: dict | None, result: FactResult) -> tuple[str, dict]:
-    """Write one raw fact's calls; returns its path relative to the pack and the (redacted) document."""
+def write_fact(pack: Path, account, caller: dict | None, result: FactResult) -> str:
+    """Write one raw fact's calls (redacted); returns its path relative to the pack."""
     relative = Path("evidence") / account.id / evidence_name(result)
     name, region, params = result.key
     document = {
@@ -86,4 +86,4 @@ def write_fact(pack: Path, account, caller: dict | None, result: FactResult) -> 
     target.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(redact(document), indent=2, sort_keys=True, default=json_default)
     target.write_text(text + "\n", encoding="utf-8")
-    return relative.as_posix(), json.loads(text)
+    return relative.as_posix()

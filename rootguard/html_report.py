@@ -1,13 +1,13 @@
 """The self-contained HTML report (pytest-html): control columns, evidence per row, and the matrices.
 
 Registered only when pytest-html is active; its hooks add the control id, account,
-severity and framework ids to every row, attach each verdict's evidence as JSON,
-and put the accounts-by-controls matrix and the framework matrix above the table.
+severity and framework ids to every row, link each verdict's evidence files (and show
+the evidence of a failed, error or waived verdict in place), and put the
+accounts-by-controls matrix and the framework matrix above the table.
 """
 
 from __future__ import annotations
 
-import json
 from html import escape
 
 import pytest
@@ -56,11 +56,12 @@ class HtmlReport:
 
         attached = list(getattr(report, "extras", []))
         attached.append(extras.text(result.message, name="verdict"))
+        # Links relative to the pack, where report.html sits: they open when the pack is read from disk.
+        for path in result.evidence:
+            attached.append(extras.url(path, name=path))
         documents = getattr(report, "rootguard_evidence", {})
-        for path, document in documents.items():
-            attached.append(extras.json(document, name=path))
-        # Browsers will not open the embedded files from a link, so the evidence is also readable in place.
-        attached.append(extras.html(evidence_html(documents)))
+        if documents:
+            attached.append(extras.html(evidence_html(documents)))
         report.extras = attached
 
     def pytest_html_results_summary(self, prefix, summary, postfix, session):
@@ -71,10 +72,10 @@ class HtmlReport:
         prefix.append(framework_matrix_html(framework_matrix(run.results, run.catalogs())))
 
 
-def evidence_html(documents: dict[str, dict]) -> str:
+def evidence_html(documents: dict[str, str]) -> str:
     blocks = "".join(
-        f"<details class=\"rootguard-evidence\"><summary>{escape(path)}</summary><pre>{escape(json.dumps(document, indent=2, sort_keys=True))}</pre></details>"
-        for path, document in documents.items()
+        f"<details class=\"rootguard-evidence\"><summary>{escape(path)}</summary><pre>{escape(text)}</pre></details>"
+        for path, text in documents.items()
     )
     return f"<div class=\"rootguard-evidence-list\"><p>Evidence ({len(documents)} file(s)):</p>{blocks}</div>"
 

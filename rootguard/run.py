@@ -289,8 +289,11 @@ class Run:
             fact_keys=list(target.used) if target else [],
             duration=report.duration,
         )
-        documents = self.record_evidence(result)
+        self.record_evidence(result)
         self.results.append(result)
+        # The reports show the evidence behind a verdict someone has to act on in place; behind
+        # a pass they name the files. Every file stays in evidence/, hashed by the manifest.
+        documents = {} if outcome == "passed" else {path: (self.pack / path).read_text(encoding="utf-8") for path in result.evidence}
         report.rootguard_outcome = outcome
         report.rootguard_result = result
         report.rootguard_evidence = documents
@@ -311,9 +314,9 @@ class Run:
             report.longrepr = message if known else f"{message}\n\n{report.longrepr}"
         return report
 
-    def record_evidence(self, result: Result) -> dict[str, dict]:
-        """Write the facts behind one verdict (each file once) and return them by pack path."""
-        documents = {}
+    def record_evidence(self, result: Result) -> None:
+        """Write the facts behind one verdict (each file once) and name them on the result."""
+        paths = set()
         for store, fact_result in closure(result.fact_keys):
             if not fact_result.calls:
                 continue
@@ -323,10 +326,8 @@ class Run:
                     caller = store.known(store.key_for("sts.caller_identity", None, {}))
                     identity = caller.value if caller is not None and caller.error is None else None
                     self._evidence[marker] = write_fact(self.pack, store.account, identity, fact_result)
-            path, document = self._evidence[marker]
-            documents[path] = document
-        result.evidence = sorted(documents)
-        return documents
+            paths.add(self._evidence[marker])
+        result.evidence = sorted(paths)
 
     def pytest_report_teststatus(self, report, config):
         outcome = getattr(report, "rootguard_outcome", None)

@@ -107,11 +107,16 @@ def test_demo_gives_one_labelled_result_per_verdict_with_evidence(demo_pack):
                     assert securityhub_url(requirement) in links
             if framework.startswith("cis-"):
                 assert CIS_BENCHMARK_URL in links
-        # The evidence attachment holds every fact file the verdict cites, with the AWS responses.
-        if entry["evidence"]:
+        # Every verdict names its evidence files; one someone must act on carries them, with the
+        # AWS responses, as they are in the pack.
+        assert attachment(pack, result, "verdict")["evidence"] == entry["evidence"]
+        if entry["evidence"] and entry["outcome"] != "passed":
             evidence = attachment(pack, result, "evidence")
             assert sorted(evidence) == entry["evidence"]
+            assert all(evidence[path] == json.loads((pack / path).read_text()) for path in evidence)
             assert all(document["calls"] for document in evidence.values())
+        elif entry["outcome"] == "passed":
+            assert "evidence" not in {a["name"] for a in result["attachments"]}
 
     # A failure's attachment is the evidence itself: the credential report as IAM returned it.
     failed = [e for e in data["results"] if e["control"] == "root-mfa" and e["outcome"] == "failed"]
