@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -85,5 +86,8 @@ def write_fact(pack: Path, account, caller: dict | None, result: FactResult) -> 
     target = pack / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(redact(document), indent=2, sort_keys=True, default=json_default)
-    target.write_text(text + "\n", encoding="utf-8")
+    # Atomic, and unique per process: two xdist workers may both record a fact read through the hub.
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.write_text(text + "\n", encoding="utf-8")
+    os.replace(temporary, target)
     return relative.as_posix()

@@ -114,12 +114,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "control(meta): a rootguard control; set by rootguard.controls.control")
     if not is_compliance_run(config):
         return
-    if getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput"):
-        # Each xdist worker would fetch every account's facts and write its own pack.
-        raise pytest.UsageError(
-            "rootguard runs a compliance sweep in one process (it fetches all accounts concurrently itself): "
-            "drop -n/--numprocesses, or split the sweep with --shard I/N"
-        )
     run = Run(config)
     config.stash[RUN] = run
     config.pluginmanager.register(run, "rootguard-run")

@@ -21,6 +21,7 @@ import pytest
 from rootguard import __version__
 from rootguard.accounts import Account, Connector
 from rootguard.controls import Control, ControlFailure, Target
+from rootguard.distributed import make_scheduler, node_index, result_data, result_from, worker_input
 from rootguard.errors import AccountsError, FactError, RootguardError
 from rootguard.evidence import json_default, redact, write_fact
 from rootguard.facts import FactStore, closure
@@ -41,7 +42,16 @@ class Run:
 
     def __init__(self, config: pytest.Config):
         self.config = config
+        # Under pytest-xdist: the controller resolves the accounts and writes the pack's summary
+        # files; each worker judges its own share of the accounts (see rootguard/distributed.py).
+        self.worker: dict | None = getattr(config, "workerinput", {}).get("rootguard")
+        self.distributed = False  # this process is an xdist controller
+        self.expected_results: int | None = None
+        self.reached: set[str] = set()
+        self.account_regions: dict[str, tuple[str, ...]] = {}
         self.started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        if self.worker:
+            self.started_at = dt.datetime.fromisoformat(self.worker["started_at"])
         self.finished_at: dt.datetime | None = None
         self.replaying: RecordedRun | None = None
         self.profile: Profile = self._load_profile()
@@ -106,6 +116,8 @@ class Run:
         return self.finished_at.isoformat().replace("+00:00", "Z") if self.finished_at else None
 
     def _prepare_pack(self) -> Path:
+        if self.worker:
+            return Path(self.worker["pack"])  # made and checked by the controller
         chosen = self.config.getoption("report_dir")
         if chosen:
             pack = Path(chosen)
@@ -156,7 +168,22 @@ class Run:
         raise KeyboardInterrupt("SIGTERM")
 
     @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # An xdist controller hands the accounts to its workers as they start (after this hook),
+        # so the organization is enumerated once, here, and no worker repeats it.
+        if self.worker is None and self.config.pluginmanager.hasplugin("dsession"):
+            self.distributed = True
+            self.connect()
+            if self.profile.all_regions:
+                self.account_regions = dict(zip(self.stores, self._map(lambda store: self._regions(store), list(self.stores.values()))))
+
+    @pytest.hookimpl(tryfirst=True)
     def pytest_collection(self, session: pytest.Session) -> None:
+        if self.connector is None:
+            self.connect()
+
+    def connect(self) -> None:
+        """Reach the hub, resolve the accounts of the run and make a fact store for each."""
         if self.replaying:
             self.connector = ReplayConnector(self.recorded_calls)
             self.caller = self.replaying.caller()
@@ -164,11 +191,17 @@ class Run:
         else:
             self._start_backend()
             self.connector = Connector(self.profile, mocked=self.profile.backend == "moto")
-            try:
-                self.caller = self.connector.hub_identity()
-                accounts = self.connector.resolve_accounts(self.config.getoption("account"))
-            except AccountsError as exc:
-                pytest.exit(f"rootguard: {exc}", returncode=EXIT_AWS_UNREACHABLE)
+            if self.worker:
+                self.caller = self.worker["caller"]
+                accounts = [Account(**fields) for fields in self.worker["accounts"]]
+            else:
+                try:
+                    self.caller = self.connector.hub_identity()
+                    accounts = self.connector.resolve_accounts(self.config.getoption("account"))
+                except AccountsError as exc:
+                    pytest.exit(f"rootguard: {exc}", returncode=EXIT_AWS_UNREACHABLE)
+        if self.worker:
+            self.account_regions = {k: tuple(v) for k, v in self.worker["regions"].items()}
         wanted = self.config.getoption("account")
         if wanted:
             known = {a.id for a in accounts}
@@ -213,11 +246,30 @@ class Run:
 
     def regions_for(self, account: Account) -> tuple[str, ...]:
         if self.profile.all_regions:
-            try:
-                return self.stores[account.id].regions()
-            except RootguardError:
-                return (self.profile.home_region,)
+            if account.id in self.account_regions:
+                return self.account_regions[account.id]
+            return self._regions(self.stores[account.id])
         return tuple(self.profile.regions)
+
+    def _regions(self, store: FactStore) -> tuple[str, ...]:
+        try:
+            return store.regions()
+        except RootguardError:
+            return (self.profile.home_region,)
+
+    def _map(self, function, items: list) -> list:
+        """function over items on the fetch pool; Ctrl-C or SIGTERM stops it starting more."""
+        workers = min(self.config.getoption("fetch_workers"), max(1, len(items)))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rootguard-fetch")
+        try:
+            done = list(pool.map(function, items))
+        except BaseException:
+            # The requests already in flight finish (or time out) in the background.
+            self.stopping.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return done
 
     # --- fetching ahead --------------------------------------------------------------------
 
@@ -247,17 +299,14 @@ class Run:
                     pass  # kept in the store; the control reports it as `error`
             store.release_clients()
 
-        workers = min(self.config.getoption("fetch_workers"), max(1, len(wanted)))
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rootguard-fetch")
-        try:
-            list(pool.map(fetch_account, sorted(wanted)))
-        except BaseException:
-            # Ctrl-C or SIGTERM: start no more accounts or requests and write the pack now;
-            # the requests already in flight finish (or time out) in the background.
-            self.stopping.set()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
+        if self.worker:
+            # This worker judges its own share of the accounts; xdist sends it their tests only.
+            from rootguard.distributed import owner
+
+            mine = int(self.worker["index"])
+            wanted = {a: facts for a, facts in wanted.items() if owner(a, int(self.worker["count"])) == mine}
+        # Ctrl-C or SIGTERM: start no more accounts or requests and write the pack now.
+        self._map(fetch_account, sorted(wanted))
 
     # --- outcomes --------------------------------------------------------------------------
 
@@ -290,7 +339,10 @@ class Run:
             duration=report.duration,
         )
         self.record_evidence(result)
-        self.results.append(result)
+        if self.worker:
+            report.rootguard_data = result_data(result, self.account_reached(account.id))
+        else:
+            self.results.append(result)
         # The reports show the evidence behind a verdict someone has to act on in place; behind
         # a pass they name the files. Every file stays in evidence/, hashed by the manifest.
         documents = {} if outcome == "passed" else {path: (self.pack / path).read_text(encoding="utf-8") for path in result.evidence}
@@ -329,6 +381,37 @@ class Run:
             paths.add(self._evidence[marker])
         result.evidence = sorted(paths)
 
+    def account_reached(self, account_id: str) -> bool:
+        store = self.stores.get(account_id)
+        identity = store.known(store.key_for("sts.caller_identity", None, {})) if store else None
+        return identity is not None and identity.error is None
+
+    # --- pytest-xdist ------------------------------------------------------------------------
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node) -> None:
+        share = worker_input(self)
+        share.update(index=node_index(node), count=node.workerinput["workercount"])
+        node.workerinput["rootguard"] = share
+
+    @pytest.hookimpl(optionalhook=True, tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config, log):
+        return make_scheduler(config, log, self) if self.distributed else None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.worker:
+            # Only plain data crosses to the controller; the verdict travels as rootguard_data.
+            report.__dict__.pop("rootguard_result", None)
+            return
+        data = getattr(report, "rootguard_data", None)
+        if self.distributed and data is not None:
+            result = result_from(data)
+            report.rootguard_result = result
+            self.results.append(result)
+            if data["reached"]:
+                self.reached.add(result.account_id)
+
     def pytest_report_teststatus(self, report, config):
         outcome = getattr(report, "rootguard_outcome", None)
         if outcome == "error" and report.when == "call":
@@ -340,9 +423,14 @@ class Run:
     # --- the end of the run ----------------------------------------------------------------
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
+        if self.worker:
+            return  # the controller writes the pack's summary files
         self.finished_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR) or bool(session.shouldstop)
-        expected = sum(1 for item in session.items if item.get_closest_marker("control"))
+        if self.distributed:
+            expected = self.expected_results if self.expected_results is not None else len(self.results) + 1
+        else:
+            expected = sum(1 for item in session.items if item.get_closest_marker("control"))
         self.complete = not interrupted and len(self.results) >= expected and bool(self.accounts)
         # Even a run stopped before any account was judged leaves results.json saying so.
         compare_with = self.config.getoption("compare") or (str(self.replaying.pack) if self.replaying else None)
@@ -361,6 +449,8 @@ class Run:
         self.results_path = write_results(self.pack, self, self.results, self.complete)
 
     def reachable_accounts(self) -> int:
+        if self.distributed:
+            return len(self.reached)
         reached = 0
         for store in self.stores.values():
             identity = store.known(store.key_for("sts.caller_identity", None, {}))
@@ -388,7 +478,7 @@ class Run:
         return extras
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config) -> None:
-        if not self.accounts or not self.results:
+        if self.worker or not self.accounts or not self.results:
             return
         controls = list(dict.fromkeys(r.control.id for r in self.results))
         terminalreporter.section(f"rootguard: profile {self.profile.name}, {len(self.accounts)} accounts x {len(controls)} controls")
@@ -416,7 +506,7 @@ class Run:
             self._mock = None
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
-        if self.finished_at is None:
+        if self.finished_at is None or self.worker:
             return
         # Last of all, when pytest-html and JUnit have written their files: the hash manifest.
         from rootguard.allure_report import finish_allure_results

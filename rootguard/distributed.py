@@ -1,0 +1,112 @@
+"""pytest-xdist: each worker judges a fixed share of the accounts, and only those.
+
+xdist's own schedulers hand tests to whichever worker is free, so every worker would
+fetch the facts of every account. Here the controller resolves the accounts once and
+passes them to the workers; each account belongs to one worker (by a hash of its id),
+which fetches that account's facts ahead, concurrently, and runs its tests; the
+controller gathers the verdicts and writes the pack's summary files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from typing import Sequence
+
+from rootguard.controls import Control
+from rootguard.outcomes import Result
+
+# A control's test id ends with the account id, then the region for a regional control:
+# `name-123456789012` or `name-123456789012-eu-west-1`. Greedy, so a name with digits of its own is passed over.
+ACCOUNT_IN_NODEID = re.compile(r"^.*-(\d{12})(?:-[a-z]{2}(?:-[a-z]+)+-\d+)?\]$")
+
+
+def owner(account_id: str, workers: int) -> int:
+    """The worker (0-based) that judges an account; salted, so it splits a --shard's accounts evenly too."""
+    return int(hashlib.sha256(f"xdist:{account_id}".encode()).hexdigest(), 16) % workers
+
+
+def account_of(nodeid: str) -> str | None:
+    found = ACCOUNT_IN_NODEID.match(nodeid)
+    return found.group(1) if found else None
+
+
+def worker_input(run) -> dict:
+    """What a worker needs from the controller: the pack, the start time, the caller and the accounts."""
+    return {
+        "pack": str(run.pack),
+        "started_at": run.started_at.isoformat(),
+        "caller": run.caller,
+        "accounts": [dataclasses.asdict(account) for account in run.accounts],
+        "regions": {account_id: list(regions) for account_id, regions in run.account_regions.items()},
+    }
+
+
+def result_data(result: Result, reached: bool) -> dict:
+    """A verdict as plain data, to travel from a worker to the controller with its test report."""
+    return {
+        "control": dataclasses.asdict(result.control),
+        "account_id": result.account_id,
+        "account_name": result.account_name,
+        "region": result.region,
+        "outcome": result.outcome,
+        "message": result.message,
+        "evidence": list(result.evidence),
+        "duration": result.duration,
+        "reached": reached,
+    }
+
+
+def result_from(data: dict) -> Result:
+    fields = dict(data["control"])
+    fields["facts"] = tuple(fields["facts"])
+    fields["frameworks"] = {k: tuple(v) for k, v in fields["frameworks"].items()}
+    return Result(
+        control=Control(**fields),
+        account_id=data["account_id"],
+        account_name=data["account_name"],
+        region=data["region"],
+        outcome=data["outcome"],
+        message=data["message"],
+        evidence=list(data["evidence"]),
+        duration=data["duration"],
+    )
+
+
+def make_scheduler(config, log, run):
+    """xdist's scheduler for a compliance run: each test goes to the worker that owns its account."""
+    from xdist.scheduler import EachScheduling
+
+    class AccountScheduling(EachScheduling):
+        def schedule(self) -> None:
+            assert self.collection_is_completed
+            collection = next(iter(self.node2collection.values()))
+            run.expected_results = len(collection)
+            for node, pending in self.node2pending.items():
+                if node in self._started:
+                    continue
+                if not pending:
+                    pending[:] = share(collection, node_index(node), self.numnodes)
+                    if pending:
+                        node.send_runtest_some(list(pending))
+                    node.shutdown()
+                else:
+                    node.send_runtest_some(pending)  # a replacement for a worker that died
+                self._started.append(node)
+
+    return AccountScheduling(config, log)
+
+
+def node_index(node) -> int:
+    return int(node.gateway.id.removeprefix("gw"))
+
+
+def share(collection: Sequence[str], index: int, workers: int) -> list[int]:
+    """The positions of the tests worker `index` runs; a test naming no account goes to the first."""
+    mine = []
+    for position, nodeid in enumerate(collection):
+        account_id = account_of(nodeid)
+        if (owner(account_id, workers) if account_id else 0) == index:
+            mine.append(position)
+    return mine

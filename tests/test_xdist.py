@@ -1,0 +1,123 @@
+"""pytest-xdist: `-n 2` judges each account in one worker, fetches its facts once, and writes one pack.
+
+Runs the suite as a user would, in child processes, against the benchmark's counting moto
+server (benchmarks/server.py, no added latency), once in one process and once on two workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from rootguard.distributed import account_of, owner, share
+from tests.conftest import HUB, REPO
+
+ACCOUNTS = 6
+POLLED = "iam:GenerateCredentialReport"
+
+
+@pytest.fixture(scope="module")
+def counting_server(tmp_path_factory):
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with log.open("w") as errors:
+        process = subprocess.Popen(
+            [sys.executable, str(REPO / "benchmarks" / "server.py"), "--accounts", str(ACCOUNTS), "--latency-ms", "0"],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=errors, text=True,
+        )
+        try:
+            ready = json.loads(process.stdout.readline() or "null")
+            assert ready, log.read_text()[-3000:]
+            yield ready["endpoint"]
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def bench(endpoint: str, command: str) -> dict:
+    method = "POST" if command == "reset" else "GET"
+    with urllib.request.urlopen(urllib.request.Request(f"{endpoint}/__bench/{command}", method=method), timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def sweep(endpoint: str, where, *args: str) -> tuple[subprocess.CompletedProcess, dict, dict]:
+    profile = where / "org.yaml"
+    profile.write_text(
+        f"backend: live\nendpoint_url: {endpoint}\nhome_region: us-east-1\nregions: [us-east-1, eu-west-1]\n"
+        "organization:\n  role_name: OrganizationAccountAccessRole\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_CONFIG_FILE=str(where / "none"),
+               AWS_SHARED_CREDENTIALS_FILE=str(where / "none"), AWS_EC2_METADATA_DISABLED="true")
+    bench(endpoint, "reset")
+    pack = where / "pack"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "--profile", str(profile), "--report-dir", str(pack), "-q", "-p", "no:cacheprovider", *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert (pack / "results.json").is_file(), completed.stdout[-3000:] + completed.stderr[-3000:]
+    return completed, json.loads((pack / "results.json").read_text()), bench(endpoint, "stats")
+
+
+def test_two_workers_judge_like_one_process_and_fetch_each_account_once(counting_server, tmp_path):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    single, alone, alone_requests = sweep(counting_server, tmp_path / "one")
+    double, split, split_requests = sweep(counting_server, tmp_path / "two", "-n", "2")
+
+    assert single.returncode == double.returncode == 1  # the population fails some controls
+    assert "Traceback" not in double.stdout + double.stderr
+    assert "bringing up nodes" in double.stdout
+    verdicts = {(r["control"], r["account_id"], r["region"]): (r["outcome"], r["message"], r["evidence"]) for r in alone["results"]}
+    assert len(verdicts) == len(alone["results"]) > ACCOUNTS * 20
+    assert {(r["control"], r["account_id"], r["region"]): (r["outcome"], r["message"], r["evidence"]) for r in split["results"]} == verdicts
+    assert split["complete"] and split["gate"] == alone["gate"]
+    assert [a["account_id"] for a in split["accounts"]] == [a["account_id"] for a in alone["accounts"]]
+
+    # One pack: every result's evidence is there, and the manifest covers the workers' files.
+    pack = tmp_path / "two" / "pack"
+    verify = subprocess.run([sys.executable, "-m", "rootguard.cli", "verify", str(pack)], capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert all((pack / path).is_file() for r in split["results"] for path in r["evidence"])
+    junit = (pack / "junit.xml").read_text()
+    assert junit.count("<testcase ") == len(split["results"])
+
+    # A member account's facts are fetched by the worker that owns it, once: the same requests
+    # as one process. The hub's organization-wide reads can be made once per worker, and the
+    # credential report is polled (GenerateCredentialReport) until IAM has it ready.
+    def repeated_in_members(stats):
+        return [x for x in stats["repeated"] if x["account"] != HUB and x["action"] != POLLED]
+
+    def member_requests(stats):
+        return sum(n for account, action, n in stats["requests"] if account != HUB and action != POLLED)
+
+    assert repeated_in_members(split_requests) == repeated_in_members(alone_requests) == []
+    assert member_requests(split_requests) == member_requests(alone_requests)
+    assert split_requests["distinct"] == alone_requests["distinct"]
+
+
+def test_each_test_goes_to_the_worker_that_owns_its_account():
+    collection = [
+        "tests_compliance/test_root_user.py::test_root_mfa[hub-123456789012]",
+        "tests_compliance/test_root_user.py::test_root_mfa[prod-2024-000000000001-210000000001]",
+        "tests_compliance/test_detection.py::test_guardduty_enabled[prod-210000000001-eu-west-1]",
+        "tests_compliance/test_detection.py::test_guardduty_enabled[x-210000000002-ap-southeast-2]",
+        "tests/unrelated.py::test_other",
+    ]
+    assert [account_of(n) for n in collection] == ["123456789012", "210000000001", "210000000001", "210000000002", None]
+    shares = [share(collection, index, 3) for index in range(3)]
+    assert sorted(p for s in shares for p in s) == list(range(len(collection)))  # each test exactly once
+    for index, positions in enumerate(shares):
+        for position in positions:
+            account = account_of(collection[position])
+            assert (owner(account, 3) if account else 0) == index
+    # Salted apart from --shard's hash: a shard's accounts still spread over the workers.
+    from rootguard.run import in_shard
+
+    ids = [f"{n:012d}" for n in range(1000, 1400)]
+    in_first_shard = [a for a in ids if in_shard(a, 1, 2)]
+    assert {owner(a, 2) for a in in_first_shard} == {0, 1}
