@@ -202,9 +202,3 @@ def test_credentials_reaching_another_account_are_refused(pytester):
     elsewhere = results(pytester.path / "pack")["results"]
     assert elsewhere and {r["outcome"] for r in elsewhere} == {"error"}
     assert "reach account 123456789012; refusing to judge it" in elsewhere[0]["message"]
-
-
-def test_xdist_on_a_compliance_run_is_refused_in_one_line(pytester):
-    result = pytester.runpytest(str(REPO / "tests_compliance"), "--profile", str(REPO / "profiles" / "demo.yaml"), "-n", "2")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert "split the sweep with --shard I/N" in result.errlines[0]
