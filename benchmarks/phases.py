@@ -35,6 +35,12 @@ atexit.register(_write)
 mark("plugin_loaded")
 
 
+def pytest_configure(config):
+    # Under pytest -n, the workers load this plugin too: only the controller's marks are written.
+    if hasattr(config, "workerinput"):
+        atexit.unregister(_write)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_collection(session):
     mark("collection_start")

@@ -125,6 +125,21 @@ def fake_aws_environment(scratch: Path) -> dict[str, str]:
     return env
 
 
+def tree_rss_kb(pid: int) -> int:
+    """The resident memory of a process and all its descendants now (pytest -n: the controller and its workers)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")), "0"))
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return total
+
+
 def peak_rss_watch(pid: int, seen: dict, cap_kb: int) -> None:
     """Poll the process's own high-water mark (VmHWM): the suite alone, not the tools it starts.
 
@@ -142,6 +157,7 @@ def peak_rss_watch(pid: int, seen: dict, cap_kb: int) -> None:
             return
         hwm = int(fields.get("VmHWM", "0 kB").split()[0])
         seen["kb"] = max(seen.get("kb", 0), hwm)
+        seen["tree_kb"] = max(seen.get("tree_kb", 0), tree_rss_kb(pid))
         if int(fields.get("VmRSS", "0 kB").split()[0]) > cap_kb:
             seen["killed"] = True
             os.kill(pid, signal.SIGKILL)
@@ -153,7 +169,9 @@ def run_pytest(profile: Path, pack: Path, extra: list[str], env: dict[str, str],
     phases_file = pack.parent / f"{pack.name}-phases.json"
     command = [
         sys.executable, "-m", "pytest", "--profile", str(profile), "--report-dir", str(pack),
-        "-p", "benchmarks.phases", *extra,
+        # hypothesis comes with the suite's own test tools, not with rootguard: its plugin would
+        # add a second to every run that a user's installation does not have.
+        "-p", "benchmarks.phases", "-p", "no:hypothesispytest", *extra,
     ]
     load_before = os.getloadavg()[0]
     started_epoch = time.time()
@@ -179,6 +197,8 @@ def run_pytest(profile: Path, pack: Path, extra: list[str], env: dict[str, str],
         "peak_rss_mb": round(peak.get("kb", usage.ru_maxrss) / 1024, 1),
         # wait4 reports the largest of the process and the children it waited for (Allure's node).
         "peak_rss_mb_with_children": round(usage.ru_maxrss / 1024, 1),
+        # The sum over the process and its descendants, sampled: what a run with workers occupies.
+        "peak_rss_mb_all_processes": round(peak.get("tree_kb", 0) / 1024, 1),
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
         "killed_at_memory_cap": bool(peak.get("killed")),
         # This machine may be shared: a 1-minute load average above the benchmark's own two
@@ -275,7 +295,11 @@ def measure(size: int, args, scratch: Path) -> dict:
         profile = write_profile(where / "benchmark.yaml", server.endpoint, regions)
         env = fake_aws_environment(where)
         runs = {}
-        for label, extra in (("all", []), ("root-mfa", ["-k", "test_root_mfa"])):
+        plan = [("all", [])]
+        if args.workers:
+            plan.append(("xdist", ["-n", str(args.workers)]))
+        plan.append(("root-mfa", ["-k", "test_root_mfa"]))
+        for label, extra in plan:
             server.call("reset")
             pack = where / f"pack-{label}"
             extra = [*extra, "--fetch-workers", str(args.fetch_workers)] if args.fetch_workers else extra
@@ -339,7 +363,8 @@ def describe(counts: dict) -> str:
 
 def table(measurements: list[dict]) -> list[str]:
     header = (f"{'N':>6} {'wall s':>8} {'peak MB':>8} {'req/acct':>9} {'needed':>7} {'s/acct':>7} "
-              f"{'prefetch s':>10} {'tests s':>8} {'finish s':>9} {'srv cpu s':>9} {'mfa-only req/acct':>17}")
+              f"{'prefetch s':>10} {'tests s':>8} {'finish s':>9} {'srv cpu s':>9} {'mfa-only req/acct':>17} "
+              f"{'-n wall s':>9} {'-n MB':>6} {'-n req/acct':>11}")
     lines = [header, "-" * len(header)]
     for m in measurements:
         run, mfa = m["runs"]["all"], m["runs"]["root-mfa"]
@@ -351,10 +376,15 @@ def table(measurements: list[dict]) -> list[str]:
         tests = phases.get("tests_end", 0) - phases.get("prefetch_end", 0)
         finish = run["wall_seconds"] - phases.get("tests_end", run["wall_seconds"])
         mfa_requests = "-" if mfa["killed_at_memory_cap"] else f"{mfa['requests']['per_account']:.1f}"
+        xdist = m["runs"].get("xdist")
+        if xdist is None or xdist["killed_at_memory_cap"]:
+            spread = f"{'-':>9} {'-':>6} {'-':>11}"
+        else:  # every process of the run: the controller and its workers
+            spread = f"{xdist['wall_seconds']:>9.1f} {xdist['peak_rss_mb_all_processes']:>6.0f} {xdist['requests']['per_account']:>11.1f}"
         lines.append(
             f"{m['accounts']:>6} {run['wall_seconds']:>8.1f} {run['peak_rss_mb']:>8.0f} {run['requests']['per_account']:>9.1f} "
             f"{run['requests']['needed_per_account']:>7.1f} {run['wall_seconds'] / m['accounts']:>7.3f} {prefetch:>10.1f} "
-            f"{tests:>8.1f} {finish:>9.1f} {run['requests']['server_cpu_seconds']:>9.1f} {mfa_requests:>17}"
+            f"{tests:>8.1f} {finish:>9.1f} {run['requests']['server_cpu_seconds']:>9.1f} {mfa_requests:>17} {spread}"
         )
     return lines
 
@@ -377,6 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=20.0, help="delay the server adds to every request (default %(default)s)")
     parser.add_argument("--regions", default="us-east-1,eu-west-1", help="the profile's regions, home first (default %(default)s)")
     parser.add_argument("--fetch-workers", type=int, help="pass --fetch-workers N to the suite (default: the suite's own)")
+    parser.add_argument("--workers", type=int, default=2, help="also run every control with pytest -n WORKERS (default %(default)s; 0: no such run)")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results.json", help="results file (default %(default)s)")
     parser.add_argument("--keep", metavar="DIR", help="copy each run's evidence pack here")
     parser.add_argument("--max-rss-mb", type=int, default=12000, help="kill a pytest run whose memory passes this (default %(default)s)")
@@ -392,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         "latency_ms": args.latency_ms,
         "regions": args.regions.split(","),
         "fetch_workers": args.fetch_workers,
+        "xdist_workers": args.workers,
         "pytest_args": args.pytest_args,
         "source": source,
         "targets": {"wall_seconds": {str(k): v for k, v in TARGETS["wall_seconds"].items()}, "peak_mb": {str(k): v for k, v in TARGETS["peak_mb"].items()}},
