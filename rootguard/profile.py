@@ -131,7 +131,7 @@ def resolve_profile_path(value: str, rootdir: Path) -> tuple[str, str]:
     for base in (rootdir, Path.cwd()):
         for suffix in (".yaml", ".yml"):
             candidate = base / "profiles" / f"{value}{suffix}"
-            if candidate.is_file():
+            if os.path.isfile(candidate):  # unlike Path.is_file, False for a name too long to exist
                 return str(candidate), os.path.relpath(candidate) if _under_cwd(candidate) else str(candidate)
     return str(rootdir / "profiles" / f"{value}.yaml"), f"profiles/{value}.yaml"
 
@@ -232,7 +232,7 @@ def _existing_file(doc: Document, where: tuple, value: str, base_dirs: tuple[Pat
     candidate = Path(value)
     options = [candidate] if candidate.is_absolute() else [base / candidate for base in base_dirs] + [Path.cwd() / candidate]
     for option in options:
-        if option.is_file():
+        if os.path.isfile(option):
             return str(option)
     raise doc.error(where, f"file {value!r} not found")
 

@@ -17,6 +17,9 @@ from rootguard.errors import ProfileError
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 100_000  # a hand-written file never gets near this; alias bombs do
+MAX_DEPTH = 32  # profiles nest five levels; PyYAML slows with the square of the depth (and recurses)
+MAX_FIELD_CHARS = 200  # a message stays one readable line even for a huge key or value
+MAX_PROBLEM_CHARS = 400
 
 
 @dataclass
@@ -35,7 +38,7 @@ class Document:
         return self.lines.get(where, 1)
 
     def error(self, where: tuple, problem: str) -> Exception:
-        return self.error_type(f"{self.path}:{self.line(where)}: {field_name(where)}: {problem}")
+        return self.error_type(f"{self.path}:{self.line(where)}: {field_name(where)}: {shorten(problem, MAX_PROBLEM_CHARS)}")
 
 
 def field_name(where: Iterable) -> str:
@@ -44,8 +47,18 @@ def field_name(where: Iterable) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += ("." if text else "") + str(part)
-    return text or "(top level)"
+            name = str(part)
+            # A key with a line break or an escape code must not break the one-line message.
+            text += ("." if text else "") + (name if name.isprintable() else repr(name))
+    return shorten(text, MAX_FIELD_CHARS) or "(top level)"
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text`, or its start and end around " ... " when longer than `limit`: both ends say what is wrong."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 5) // 2
+    return f"{text[:half]} ... {text[-half:]}"
 
 
 def read_document(path: str, error_type: type[Exception] = ProfileError, shown_as: str | None = None) -> Document:
@@ -81,16 +94,23 @@ def read_document(path: str, error_type: type[Exception] = ProfileError, shown_a
 def parse_document(text: str, shown: str, error_type: type[Exception] = ProfileError) -> Document:
     if "\x00" in text:
         raise error_type(f"{shown}:{text[: text.index(chr(0))].count(chr(10)) + 1}: (file): binary data, not YAML")
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader checks every character up front, so a control character fails here.
+        loader = _CountingLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise error_type(f"{shown}:{line}: (file): character U+{exc.character:04X} is not allowed in YAML") from None
     try:
         root = loader.get_single_node()
+    except _Refused as exc:
+        raise error_type(f"{shown}:{exc.line}: (file): {exc.problem}") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = shorten(exc.problem or exc.context or "invalid YAML", MAX_PROBLEM_CHARS)
         raise error_type(f"{shown}:{line}: (file): invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
-        raise error_type(f"{shown}:1: (file): invalid YAML: {str(exc).splitlines()[0]}") from None
+        raise error_type(f"{shown}:1: (file): invalid YAML: {shorten(str(exc).splitlines()[0], MAX_PROBLEM_CHARS)}") from None
     doc = Document(path=shown, data=None, error_type=error_type)
     try:
         doc.data = {} if root is None else _build(root, (), doc, loader, [MAX_NODES])
@@ -99,12 +119,49 @@ def parse_document(text: str, shown: str, error_type: type[Exception] = ProfileE
     return doc
 
 
+class _Refused(Exception):
+    def __init__(self, line: int, problem: str):
+        super().__init__(problem)
+        self.line = line
+        self.problem = problem
+
+
+class _CountingLoader(yaml.SafeLoader):
+    """Stops composing past MAX_NODES values or MAX_DEPTH levels, before the cost grows.
+
+    PyYAML is pure Python here: a megabyte of `[0,0,0,...` takes it 20 s to compose, and
+    every token costs as much as the nesting is deep; thousands of `[` overflow its recursion.
+    """
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.nodes = 0
+        self.depth = 0
+
+    def compose_node(self, parent, index):
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _Refused(self.peek_event().start_mark.line + 1, f"document has more than {MAX_NODES} values; refusing it")
+        if self.depth > MAX_DEPTH:
+            raise _Refused(self.peek_event().start_mark.line + 1, f"nested more than {MAX_DEPTH} levels deep")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
 def _build(node: yaml.Node, where: tuple, doc: Document, loader: yaml.SafeLoader, budget: list[int]) -> Any:
     budget[0] -= 1
     if budget[0] < 0:
         raise doc.error_type(
             f"{doc.path}:{node.start_mark.line + 1}: {field_name(where)}: document expands to more than "
             f"{MAX_NODES} values (YAML aliases?); refusing it"
+        )
+    if len(where) > MAX_DEPTH:
+        raise doc.error_type(
+            f"{doc.path}:{node.start_mark.line + 1}: {field_name(where)}: nested more than {MAX_DEPTH} levels deep "
+            "through aliases (an alias inside itself?)"
         )
     doc.lines.setdefault(where, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -132,8 +189,23 @@ def _scalar(node: yaml.Node, where: tuple, doc: Document, loader: yaml.SafeLoade
     try:
         return loader.construct_object(node, deep=True)
     except yaml.YAMLError as exc:
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = shorten(getattr(exc, "problem", None) or str(exc).splitlines()[0], MAX_PROBLEM_CHARS)
         raise doc.error_type(f"{doc.path}:{node.start_mark.line + 1}: {field_name(where)}: {problem}") from None
+    except Exception as exc:
+        # SafeConstructor raises plain ValueError, KeyError, IndexError or AttributeError for a value
+        # that looks like (or is tagged as) a date or number but is none: 2024-02-30, !!int "".
+        kind = SCALAR_KINDS.get(node.tag, node.tag)
+        reason = f" ({str(exc).split(';')[0]})" if isinstance(exc, ValueError) else ""
+        problem = shorten(f"{shorten(repr(node.value), 80)} is not a valid {kind}{reason}", MAX_PROBLEM_CHARS)
+        raise doc.error_type(f"{doc.path}:{node.start_mark.line + 1}: {field_name(where)}: {problem}") from None
+
+
+SCALAR_KINDS = {
+    "tag:yaml.org,2002:int": "whole number",
+    "tag:yaml.org,2002:float": "number",
+    "tag:yaml.org,2002:bool": "boolean",
+    "tag:yaml.org,2002:timestamp": "date (YYYY-MM-DD)",
+}
 
 
 # --- small validators shared by profile, waiver and scenario schemas ---------------------------
