@@ -170,10 +170,10 @@ def _verdict_repr(item: pytest.Item):
     """
     full = item.repr_failure
 
-    def repr_failure(excinfo, style=None):
+    def repr_failure(excinfo):
         if isinstance(excinfo.value, (ControlFailure, FactError)):
             return str(excinfo.value)
-        return full(excinfo, style)
+        return full(excinfo)
 
     return repr_failure
 

@@ -46,6 +46,7 @@ class Run:
         # files; each worker judges its own share of the accounts (see rootguard/distributed.py).
         self.worker: dict | None = getattr(config, "workerinput", {}).get("rootguard")
         self.distributed = False  # this process is an xdist controller
+        self.list_findings = False
         self.expected_results: int | None = None
         self.reached: set[str] = set()
         self.account_regions: dict[str, tuple[str, ...]] = {}
@@ -425,6 +426,11 @@ class Run:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
         if self.worker:
             return  # the controller writes the pack's summary files
+        if self.config.option.tbstyle == "auto":
+            # pytest's FAILURES section rescans every report for each failure: minutes at 500
+            # accounts. The terminal summary lists each finding once instead (--tb=... keeps pytest's).
+            self.config.option.tbstyle = "no"
+            self.list_findings = True
         self.finished_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR) or bool(session.shouldstop)
         if self.distributed:
@@ -481,6 +487,11 @@ class Run:
         if self.worker or not self.accounts or not self.results:
             return
         controls = list(dict.fromkeys(r.control.id for r in self.results))
+        findings = [r for r in self.results if r.outcome in ("failed", "error")]
+        if self.list_findings and findings:
+            terminalreporter.section(f"rootguard findings: {len(findings)} failed or error")
+            for r in findings:
+                terminalreporter.write_line(f"{r.outcome.upper():6} {r.control.id}: {r.message}")
         terminalreporter.section(f"rootguard: profile {self.profile.name}, {len(self.accounts)} accounts x {len(controls)} controls")
         for line in matrix_lines(self.results, self.accounts, controls):
             terminalreporter.write_line(line)

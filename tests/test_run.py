@@ -202,3 +202,46 @@ def test_credentials_reaching_another_account_are_refused(pytester):
     elsewhere = results(pytester.path / "pack")["results"]
     assert elsewhere and {r["outcome"] for r in elsewhere} == {"error"}
     assert "reach account 123456789012; refusing to judge it" in elsewhere[0]["message"]
+
+
+def test_a_control_that_breaks_is_an_error_and_keeps_its_traceback(pytester):
+    """A bug in a control (not a verdict) is `error`, and the report keeps where it happened."""
+    scenario = pytester.path / "scenario.yaml"
+    scenario.write_text('accounts:\n  - id: "123456789012"\n    name: hub\n')
+    profile = pytester.path / "p.yaml"
+    profile.write_text(f'backend: moto\nscenario: {scenario}\naccounts:\n  - id: "123456789012"\n    name: hub\n')
+    pytester.makepyfile(
+        test_broken="""
+        from rootguard.controls import control
+
+        @control(id="broken-control", title="A control with a bug", severity="low", rationale="r",
+                 remediation="m", facts=["iam.account_summary"], frameworks={})
+        def test_broken_control(account):
+            summary = account.fact("iam.account_summary")
+            return summary["NoSuchKey"]["deeper"]
+        """
+    )
+    result = pytester.runpytest("test_broken.py", "--profile", str(profile), "--report-dir", str(pytester.path / "pack"))
+    (entry,) = results(pytester.path / "pack")["results"]
+    assert entry["outcome"] == "error"
+    assert entry["message"] == "hub (123456789012): could not judge: KeyError: 'NoSuchKey'"
+    junit = (pytester.path / "pack" / "junit.xml").read_text()
+    assert "test_broken.py" in junit and 'summary["NoSuchKey"]["deeper"]' in junit
+    assert "INTERNALERROR" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("tb", [None, "short"])
+def test_findings_are_listed_once_each_unless_a_traceback_style_is_chosen(pytester, tb):
+    """pytest's FAILURES section rescans every report per failure (quadratic at organization scale)."""
+    args = ["--tb", tb] if tb else []
+    result = pytester.runpytest(
+        str(REPO / "tests_compliance"), "--profile", str(REPO / "profiles" / "demo.yaml"),
+        "--report-dir", str(pytester.path / "pack"), "-k", "test_root_mfa", *args,
+    )
+    failed = [r for r in results(pytester.path / "pack")["results"] if r["outcome"] == "failed"]
+    out = result.stdout.str()
+    assert len(failed) == 2
+    assert ("= FAILURES =" in out) == (tb is not None)
+    assert ("rootguard findings: 2 failed or error" in out) == (tb is None)
+    for r in failed:
+        assert (f"FAILED root-mfa: {r['message']}" in result.stdout.lines) == (tb is None)
