@@ -1,9 +1,8 @@
 """The self-contained HTML report (pytest-html): control columns, evidence per row, and the matrices.
 
 Registered only when pytest-html is active; its hooks add the control id, account,
-severity and framework ids to every row, link each verdict's evidence files (and show
-the evidence of a failed, error or waived verdict in place), and put the
-accounts-by-controls matrix and the framework matrix above the table.
+severity and framework ids to every row, link each verdict's evidence files, and put
+the accounts-by-controls matrix and the framework matrix above the table.
 """
 
 from __future__ import annotations
@@ -56,12 +55,11 @@ class HtmlReport:
 
         attached = list(getattr(report, "extras", []))
         attached.append(extras.text(result.message, name="verdict"))
-        # Links relative to the pack, where report.html sits: they open when the pack is read from disk.
+        # Links relative to the pack, where report.html sits: they open when the pack is read from
+        # disk. The files are not embedded: at a thousand accounts that made a report of hundreds
+        # of megabytes, held in memory until the end of the run.
         for path in result.evidence:
             attached.append(extras.url(path, name=path))
-        documents = getattr(report, "rootguard_evidence", {})
-        if documents:
-            attached.append(extras.html(evidence_html(documents)))
         report.extras = attached
 
     def pytest_html_results_summary(self, prefix, summary, postfix, session):
@@ -70,14 +68,6 @@ class HtmlReport:
             return
         prefix.append(account_matrix_html(run))
         prefix.append(framework_matrix_html(framework_matrix(run.results, run.catalogs())))
-
-
-def evidence_html(documents: dict[str, str]) -> str:
-    blocks = "".join(
-        f"<details class=\"rootguard-evidence\"><summary>{escape(path)}</summary><pre>{escape(text)}</pre></details>"
-        for path, text in documents.items()
-    )
-    return f"<div class=\"rootguard-evidence-list\"><p>Evidence ({len(documents)} file(s)):</p>{blocks}</div>"
 
 
 def account_matrix_html(run) -> str:
