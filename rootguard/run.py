@@ -379,6 +379,9 @@ class Run:
                     caller = store.known(store.key_for("sts.caller_identity", None, {}))
                     identity = caller.value if caller is not None and caller.error is None else None
                     self._evidence[marker] = write_fact(self.pack, store.account, identity, fact_result)
+                    # On disk now: the raw responses need not stay in memory for the rest of the run.
+                    for call in fact_result.calls:
+                        call.response = None
             paths.add(self._evidence[marker])
         result.evidence = sorted(paths)
 
@@ -426,9 +429,11 @@ class Run:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
         if self.worker:
             return  # the controller writes the pack's summary files
-        if self.config.option.tbstyle == "auto":
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if self.config.option.tbstyle == "auto" and self.results and not (reporter and reporter.stats.get("error")):
             # pytest's FAILURES section rescans every report for each failure: minutes at 500
-            # accounts. The terminal summary lists each finding once instead (--tb=... keeps pytest's).
+            # accounts. The terminal summary lists each finding once instead (--tb=... keeps
+            # pytest's); collection and setup errors keep their own section.
             self.config.option.tbstyle = "no"
             self.list_findings = True
         self.finished_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
