@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from rootguard.errors import FactError, UnexpectedResponse
 from rootguard.facts import fact
-from rootguard.facts.shapes import flag, maybe, need, timestamp
+from rootguard.facts.shapes import flag, listing, maybe, need, timestamp
 from rootguard.policy_documents import grants_everything, parse_document, statements
 
 REPORT_ACTION = "iam:GetCredentialReport"
@@ -72,7 +72,10 @@ def account_summary(ctx) -> dict:
 @fact("iam.virtual_mfa_devices")
 def virtual_mfa_devices(ctx) -> list:
     """Every assigned virtual MFA device (ListVirtualMFADevices, all pages)."""
-    return ctx.paginate("iam", "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Assigned")
+    action = "iam:ListVirtualMFADevices"
+    return listing(ctx, "iam", "list_virtual_mfa_devices", ("VirtualMFADevices",), action, token="Marker", AssignmentStatus="Assigned")[
+        "VirtualMFADevices"
+    ]
 
 
 @dataclass(frozen=True)
@@ -206,10 +209,13 @@ def password_policy(ctx) -> PasswordPolicy | None:
 @fact("iam.authorization_details")
 def authorization_details(ctx) -> dict:
     """Users, groups, roles and customer managed policies with their documents (all pages)."""
-    return ctx.paginate(
+    return listing(
+        ctx,
         "iam",
         "get_account_authorization_details",
         ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies"),
+        DETAILS,
+        token="Marker",
         Filter=["User", "Role", "Group", "LocalManagedPolicy"],
     )
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from rootguard.errors import UnexpectedResponse
 from rootguard.facts import fact
-from rootguard.facts.shapes import maybe, need
+from rootguard.facts.shapes import listing, maybe, need
 
 BLOCK_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 PUBLIC_GROUPS = {
@@ -29,7 +29,8 @@ LOG_GROUPS = "logs:DescribeLogGroups"
 @fact("s3.bucket_names")
 def bucket_names(ctx) -> list[str]:
     """The names of the account's own S3 buckets (ListBuckets): a bucket name does not say its owner."""
-    return [need(b, "Name", str, "s3:ListBuckets") for b in ctx.paginate("s3", "list_buckets", "Buckets")]
+    buckets = listing(ctx, "s3", "list_buckets", ("Buckets",), "s3:ListBuckets", token="ContinuationToken")["Buckets"]
+    return [need(b, "Name", str, "s3:ListBuckets") for b in buckets]
 
 
 @fact("s3.bucket_public_access_block", regional=True)

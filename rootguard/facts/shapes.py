@@ -59,3 +59,27 @@ def flag(value: Any, what: str, action: str) -> bool:
     if value == "false":
         return False
     raise UnexpectedResponse(f"{action}: {what} is {value!r}, not true/false", action=action)
+
+
+def listing(ctx, service: str, operation: str, keys: tuple[str, ...], action: str, *, token: str, **params) -> dict[str, list]:
+    """A paginated listing read page by page, each page a recorded call whose lists must be there.
+
+    FactContext.paginate takes a page without its list for an empty one. Where the items
+    listed are what fails a control (a virtual MFA device on root, an administrator without
+    MFA, the trail's own bucket), that turns a changed response into a pass; here it is an
+    UnexpectedResponse. `token` names the field that carries the next page's token, in the
+    response and in the next request (Marker, ContinuationToken).
+    """
+    lists: dict[str, list] = {key: [] for key in keys}
+    asked: set = set()
+    while True:
+        page = ctx.call(service, operation, **params)
+        for key in keys:
+            lists[key].extend(need(page, key, list, action))
+        following = page.get(token)
+        if not following:
+            return lists
+        if following in asked:
+            raise UnexpectedResponse(f"{action}: the page token {following!r} came back twice", action=action)
+        asked.add(following)
+        params = dict(params, **{token: following})
