@@ -68,7 +68,7 @@ class Run:
         self._catalogs = None
         self._mock = None
         self.connector = None
-        self._evidence: dict[tuple, tuple[str, dict]] = {}
+        self._evidence: dict[tuple, str] = {}  # (account id, fact key) -> evidence path
         self._evidence_lock = threading.Lock()
         self._previous_sigterm = None
         self.stopping = threading.Event()
@@ -344,12 +344,8 @@ class Run:
             report.rootguard_data = result_data(result, self.account_reached(account.id))
         else:
             self.results.append(result)
-        # The reports show the evidence behind a verdict someone has to act on in place; behind
-        # a pass they name the files. Every file stays in evidence/, hashed by the manifest.
-        documents = {} if outcome == "passed" else {path: (self.pack / path).read_text(encoding="utf-8") for path in result.evidence}
         report.rootguard_outcome = outcome
         report.rootguard_result = result
-        report.rootguard_evidence = documents
         # JUnit reads properties from the item when its teardown is reported.
         item.user_properties.extend(
             [("control", meta.id), ("account_id", account.id), ("account_name", account.name), ("outcome", outcome), ("message", message)]
@@ -357,6 +353,9 @@ class Run:
         if getattr(self.config.option, "allure_report_dir", None):
             from rootguard.allure_report import attach_verdict
 
+            # Allure carries the evidence behind a verdict someone has to act on; behind a pass
+            # it names the files. Every file stays in evidence/, hashed by the manifest.
+            documents = {} if outcome == "passed" else {p: (self.pack / p).read_text(encoding="utf-8") for p in result.evidence}
             attach_verdict(result, documents)
         if outcome == "waived":
             # An approved exception does not fail the run; it stays visible as `waived`.
