@@ -107,7 +107,7 @@ class Meter:
         with self._lock:
             self.requests[(account, action)] += 1
             self.signatures[(account, region, action, digest)] += 1
-            # One thread per open client connection: clients the suite drops without closing keep theirs.
+            # One thread per open client connection (kept alive between requests).
             self.peak_threads = max(self.peak_threads, threading.active_count())
         return self.app(environ, start_response)
 
@@ -163,8 +163,62 @@ def speed_up_moto() -> None:
     moto.iam.models.get_account_id_from = functools.lru_cache(maxsize=None)(moto.iam.models.get_account_id_from)
 
 
+def keep_alive_handler():
+    """moto's request handler with HTTP/1.1 keep-alive, as AWS endpoints have.
+
+    werkzeug's development server, which moto's server uses, closes the connection after every
+    response. Against it a client opens a TCP connection (against AWS, a TLS session) per
+    request, and the server starts a thread for each: a cost that AWS does not charge, which
+    would be measured as the suite's. This handler reads exactly the request's Content-Length,
+    answers with a Content-Length, and leaves the connection open for the next request.
+    Requests with a chunked body, which the suite never sends, get werkzeug's own handling.
+    """
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class KeepAliveHandler(MotoRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def run_wsgi(self) -> None:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                self.close_connection = True
+                return super().run_wsgi()
+            environ = self.make_environ()
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            environ["wsgi.input"] = io.BytesIO(self.rfile.read(length) if length else b"")
+            started: list = []
+
+            def start_response(status, headers, exc_info=None):
+                started[:] = [status, headers]
+                return lambda data: chunks.append(data)
+
+            chunks: list[bytes] = []
+            try:
+                result = self.server.app(environ, start_response)
+                try:
+                    chunks.extend(result)
+                finally:
+                    getattr(result, "close", lambda: None)()
+                status, headers = started
+            except Exception as exc:  # moto failed: answer 500 and drop the connection, as werkzeug does
+                self.server.log("error", f"Error on request: {exc!r}")
+                status, headers, chunks = "500 Internal Server Error", [("Content-Type", "text/plain")], [b"internal error\n"]
+                self.close_connection = True
+            body = b"".join(chunks)
+            code, _, reason = status.partition(" ")
+            self.send_response(int(code), reason)
+            for name, value in headers:
+                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if environ["REQUEST_METHOD"] != "HEAD":
+                self.wfile.write(body)
+
+    return KeepAliveHandler
+
+
 def serve(accounts: int, latency_ms: float, host: str, port: int) -> None:
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
     from fixtures import motoext
@@ -174,7 +228,7 @@ def serve(accounts: int, latency_ms: float, host: str, port: int) -> None:
     motoext.install()
     speed_up_moto()
     meter = Meter(DomainDispatcherApplication(create_backend_app), latency_ms / 1000)
-    server = make_server(host, port, meter, threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(host, port, meter, threaded=True, request_handler=keep_alive_handler())
     # Each request gets a thread; the default backlog of 5 would refuse connections under a burst.
     server.socket.listen(1024)
     thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)

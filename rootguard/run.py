@@ -191,7 +191,9 @@ class Run:
             accounts = self.replaying.accounts()
         else:
             self._start_backend()
-            self.connector = Connector(self.profile, mocked=self.profile.backend == "moto")
+            self.connector = Connector(
+                self.profile, mocked=self.profile.backend == "moto", threads=self.config.getoption("fetch_workers")
+            )
             if self.worker:
                 self.caller = self.worker["caller"]
                 accounts = [Account(**fields) for fields in self.worker["accounts"]]
