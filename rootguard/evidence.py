@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,9 @@ def write_fact(pack: Path, account, caller: dict | None, result: FactResult) -> 
     target = pack / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(redact(document), indent=2, sort_keys=True, default=json_default)
-    # Atomic, and unique per process: two xdist workers may both record a fact read through the hub.
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    # Atomic, and unique per process and thread: two xdist workers may both record a fact read
+    # through the hub, and a verdict may need a file while the fetching thread still writes it.
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.write_text(text + "\n", encoding="utf-8")
     os.replace(temporary, target)
     return relative.as_posix()

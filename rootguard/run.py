@@ -24,7 +24,7 @@ from rootguard.controls import Control, ControlFailure, Target
 from rootguard.distributed import make_scheduler, node_index, result_data, result_from, worker_input
 from rootguard.errors import AccountsError, FactError, RootguardError
 from rootguard.evidence import json_default, redact, write_fact
-from rootguard.facts import FactStore, closure
+from rootguard.facts import FactResult, FactStore, closure
 from rootguard.frameworks import framework_matrix, load_catalogs
 from rootguard.outcomes import Result, classify
 from rootguard.pack import MANIFEST, PackError, verify, write_json_atomic, write_manifest
@@ -70,6 +70,12 @@ class Run:
         self.connector = None
         self._evidence: dict[tuple, str] = {}  # (account id, fact key) -> evidence path
         self._evidence_lock = threading.Lock()
+        # Fetch threads write evidence as facts arrive; once the pack is being finished (an
+        # interrupted run leaves requests in flight) they write nothing more, so that the
+        # manifest covers every file.
+        self._early_writes = threading.Condition()
+        self._early_writers = 0
+        self._evidence_closed = False
         self._previous_sigterm = None
         self.stopping = threading.Event()
         self.pack = self._prepare_pack()
@@ -228,6 +234,7 @@ class Run:
     def _store(self, account: Account) -> FactStore:
         store = FactStore(account, self.connector, self.profile.regions, self.profile.home_region)
         store.stopping = self.stopping
+        store.on_fetched = self._write_evidence_early
         return store
 
     def _describe_environment(self) -> None:
@@ -368,22 +375,50 @@ class Run:
             report.longrepr = message if known else f"{message}\n\n{report.longrepr}"
         return report
 
+    def _write_evidence(self, store: FactStore, fact_result: FactResult) -> str:
+        """Write one fact's evidence file, once; returns its path in the pack."""
+        marker = (store.account.id, fact_result.key)
+        with self._evidence_lock:
+            known = self._evidence.get(marker)
+        if known is not None:
+            return known
+        caller = store.known(store.key_for("sts.caller_identity", None, {}))
+        identity = caller.value if caller is not None and caller.error is None else None
+        path = write_fact(self.pack, store.account, identity, fact_result)
+        # On disk now: the raw responses need not stay in memory for the rest of the run.
+        for call in fact_result.calls:
+            call.response = None
+        with self._evidence_lock:
+            return self._evidence.setdefault(marker, path)
+
+    def _write_evidence_early(self, store: FactStore, fact_result: FactResult) -> None:
+        """Evidence is written by the thread that fetched the fact, while others wait on AWS,
+        not in pytest's loop; a fact no verdict ends up resting on is still what the run read."""
+        with self._early_writes:
+            if self._evidence_closed:
+                return
+            self._early_writers += 1
+        try:
+            self._write_evidence(store, fact_result)
+        except OSError:
+            pass  # tried again, and reported, when a verdict needs the file (record_evidence)
+        finally:
+            with self._early_writes:
+                self._early_writers -= 1
+                self._early_writes.notify_all()
+
+    def close_evidence(self, timeout: float = 60) -> None:
+        """No more early evidence writes; wait for those under way (local files: moments)."""
+        with self._early_writes:
+            self._evidence_closed = True
+            self._early_writes.wait_for(lambda: self._early_writers == 0, timeout)
+
     def record_evidence(self, result: Result) -> None:
-        """Write the facts behind one verdict (each file once) and name them on the result."""
+        """Name the evidence files behind one verdict on it (writing any not yet written)."""
         paths = set()
         for store, fact_result in closure(result.fact_keys):
-            if not fact_result.calls:
-                continue
-            marker = (store.account.id, fact_result.key)
-            with self._evidence_lock:
-                if marker not in self._evidence:
-                    caller = store.known(store.key_for("sts.caller_identity", None, {}))
-                    identity = caller.value if caller is not None and caller.error is None else None
-                    self._evidence[marker] = write_fact(self.pack, store.account, identity, fact_result)
-                    # On disk now: the raw responses need not stay in memory for the rest of the run.
-                    for call in fact_result.calls:
-                        call.response = None
-            paths.add(self._evidence[marker])
+            if fact_result.calls:
+                paths.add(self._write_evidence(store, fact_result))
         result.evidence = sorted(paths)
 
     def account_reached(self, account_id: str) -> bool:
@@ -428,6 +463,7 @@ class Run:
     # --- the end of the run ----------------------------------------------------------------
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
+        self.close_evidence()
         if self.worker:
             return  # the controller writes the pack's summary files
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")

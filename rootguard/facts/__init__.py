@@ -238,6 +238,9 @@ class FactStore:
         self._clients: dict[tuple[str, str], Any] = {}
         self.hub_store: "FactStore | None" = None  # set by the run: facts only the hub can read
         self.stopping = threading.Event()  # set by the run when interrupted; shared by all stores
+        # Called with (store, result) once per fact that made AWS calls, as soon as it is known,
+        # in the thread that fetched it (the run writes its evidence there).
+        self.on_fetched: Callable[["FactStore", FactResult], None] | None = None
         self.fetch_seconds = 0.0
 
     # --- asking for facts ------------------------------------------------------------------
@@ -271,6 +274,8 @@ class FactStore:
             known = self._fetch(key)
             with self._lock:
                 self._results[key] = known
+            if known.calls and self.on_fetched is not None:
+                self.on_fetched(self, known)
             return known
 
     def _fetch(self, key: FactKey) -> FactResult:
