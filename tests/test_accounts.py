@@ -143,3 +143,96 @@ def test_client_classes_are_shared_between_rootguard_sessions_only():
     assert type(first) is type(second)
     assert first._request_signer._credentials.access_key == "a"
     assert type(iam(botocore.session.Session())) is not type(first)
+
+
+def test_clients_of_all_accounts_share_one_connection_pool_that_outlives_them():
+    import botocore.session
+
+    from rootguard.accounts import client_config, new_botocore_session
+
+    def iam(core, key):
+        return core.create_client(
+            "iam", region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key="s",
+            endpoint_url="http://127.0.0.1:1", config=client_config(),
+        )
+
+    first, second = iam(new_botocore_session(), "A"), iam(new_botocore_session(), "B")
+    pool = first._endpoint.http_session
+    assert second._endpoint.http_session is pool
+    # Each still signs as its own account.
+    assert (first._request_signer._credentials.access_key, second._request_signer._credentials.access_key) == ("A", "B")
+    first.close()
+    assert iam(new_botocore_session(), "C")._endpoint.http_session is pool
+    assert pool._manager.pools is not None and pool._max_pool_connections == client_config()._user_provided_options["max_pool_connections"]
+    # Other settings get another pool; sessions rootguard did not build keep botocore's own.
+    other = new_botocore_session().create_client(
+        "iam", region_name="us-east-1", aws_access_key_id="D", aws_secret_access_key="s",
+        endpoint_url="http://127.0.0.1:1", config=client_config(99),
+    )
+    assert other._endpoint.http_session is not pool
+    assert iam(botocore.session.Session(), "E")._endpoint.http_session is not pool
+
+
+def test_a_shared_connection_pool_carries_requests_of_many_accounts(org):
+    # Through moto's stub no socket opens; what matters is that each account's call still
+    # answers with its own account once the clients share their HTTP session.
+    connector = Connector(profile(organization=OrganizationScope()), mocked=True)
+    seen = set()
+    for account in connector.resolve_accounts():
+        sts = connector.client(connector.session_for(account), "sts", "us-east-1")
+        seen.add((account.id, sts.get_caller_identity()["Account"]))
+    assert len(seen) > 2 and all(expected == got for expected, got in seen)
+
+
+def test_handler_tries_are_copied_on_write():
+    import copy
+
+    from rootguard.accounts import new_botocore_session
+
+    def handler(**kwargs):
+        return "mine"
+
+    core = new_botocore_session()
+    events = core.get_component("event_emitter")
+    before = handler_names(core, "before-call.iam.GetAccountSummary")
+    twin = copy.copy(events)
+    twin.register("before-call.iam.GetAccountSummary", handler)
+    assert handler_names(core, "before-call.iam.GetAccountSummary") == before
+    assert "handler" in [getattr(h, "__name__", "") for h in twin._emitter._handlers.prefix_search("before-call.iam.GetAccountSummary")]
+    # The original changes after the copy: the copy does not see it either.
+    events.register("before-call.iam.ListUsers", handler)
+    assert "handler" not in [getattr(h, "__name__", "") for h in twin._emitter._handlers.prefix_search("before-call.iam.ListUsers")]
+    # Removing a built-in handler from a copy leaves it in the original and in later sessions.
+    builtin_event = "before-parameter-build.s3"  # where botocore registers validate_bucket_name
+    builtin = next(h for h in events._emitter._handlers.prefix_search(builtin_event) if h.__name__ == "validate_bucket_name")
+    third = copy.copy(events)
+    third.unregister(builtin_event, builtin)
+    assert builtin not in third._emitter._handlers.prefix_search(builtin_event)
+    assert builtin in events._emitter._handlers.prefix_search(builtin_event)
+    assert builtin in new_botocore_session().get_component("event_emitter")._emitter._handlers.prefix_search(builtin_event)
+
+
+def test_client_creation_shares_endpoint_rules_and_signature_checks_only_for_rootguard_sessions():
+    import botocore.session
+
+    from rootguard.accounts import new_botocore_session
+
+    def resolver_of(core, region):
+        client = core.create_client("cloudtrail", region_name=region, aws_access_key_id="a", aws_secret_access_key="b")
+        return client._ruleset_resolver._provider, client
+
+    shared, east = resolver_of(new_botocore_session(), "us-east-1")
+    again, west = resolver_of(new_botocore_session(), "eu-west-1")
+    assert shared is again
+    # One provider, each client still resolving its own region.
+    assert east.meta.endpoint_url == "https://cloudtrail.us-east-1.amazonaws.com"
+    assert west.meta.endpoint_url == "https://cloudtrail.eu-west-1.amazonaws.com"
+    assert resolver_of(botocore.session.Session(), "us-east-1")[0] is not shared
+
+    # A handler without **kwargs is still refused, however often it has been checked.
+    def strict(event_name):
+        return None
+
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            new_botocore_session().get_component("event_emitter").register("before-call.iam", strict)
