@@ -134,7 +134,11 @@ class _SharedTrie(_PrefixTrie):
     def append_item(self, key, value, section=botocore.hooks._MIDDLE):
         self._own_path(key)
         super().append_item(key, value, section)
-        self._own_path(key)  # the nodes just made are this trie's alone
+        # The path's missing nodes were just made, by this trie alone: claim them.
+        node = self._root
+        for part in key.split("."):
+            node = node["children"][part]
+            self._owned[id(node)] = node
 
     def remove_item(self, key, value):
         self._own_path(key)
