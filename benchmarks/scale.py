@@ -393,12 +393,13 @@ def source_state() -> dict:
     """The commit measured, and whether the working tree differed from it (numbers follow the code)."""
     def git(*command: str) -> str:
         try:
-            return subprocess.run(["git", *command], cwd=REPO, capture_output=True, text=True, timeout=30).stdout.strip()
+            return subprocess.run(["git", *command], cwd=REPO, capture_output=True, text=True, timeout=30).stdout
         except (OSError, subprocess.TimeoutExpired):
             return ""
 
-    changed = [line[3:] for line in git("status", "--porcelain").splitlines()]
-    return {"commit": git("rev-parse", "HEAD") or None, "uncommitted_files": changed}
+    # Porcelain lines are "XY path"; X may be a space, so the output is not stripped.
+    changed = [line[3:] for line in git("status", "--porcelain").splitlines() if line.strip()]
+    return {"commit": git("rev-parse", "HEAD").strip() or None, "uncommitted_files": changed}
 
 
 def main(argv: list[str] | None = None) -> int:
