@@ -56,29 +56,47 @@ def securityhub_url(control_id: str) -> str:
     return f"https://docs.aws.amazon.com/securityhub/latest/userguide/{service.lower()}-controls.html#{service.lower()}-{number}"
 
 
-def label(item: pytest.Item, catalogs: dict) -> None:
-    """Add Allure labels and links to one control test (markers allure-pytest reads at run time)."""
+def control_markers(meta, catalogs: dict) -> list:
+    """The Allure labels and links of one control, as pytest markers."""
     import allure
 
-    marker = item.get_closest_marker("control")
-    if marker is None:
-        return
-    meta = marker.args[0]
-    item.add_marker(allure.severity(SEVERITY[meta.severity]))
-    item.add_marker(allure.story(f"{meta.id}: {meta.title}"))
-    item.add_marker(allure.tag(meta.id))
-    item.add_marker(allure.label("rootguard_control", meta.id))
+    markers = [
+        allure.severity(SEVERITY[meta.severity]),
+        allure.story(f"{meta.id}: {meta.title}"),
+        allure.tag(meta.id),
+        allure.label("rootguard_control", meta.id),
+    ]
     for framework, ids in meta.frameworks.items():
         for requirement in ids:
             title = catalogs[framework].requirements.get(requirement, "") if framework in catalogs else ""
-            item.add_marker(allure.epic(FRAMEWORK_TITLES.get(framework, framework)))
-            item.add_marker(allure.feature(f"{requirement} {title}".strip()[:120]))
-            item.add_marker(allure.tag(f"{framework}:{requirement}"))
+            markers.append(allure.epic(FRAMEWORK_TITLES.get(framework, framework)))
+            markers.append(allure.feature(f"{requirement} {title}".strip()[:120]))
+            markers.append(allure.tag(f"{framework}:{requirement}"))
             if framework == "securityhub":
-                item.add_marker(allure.link(securityhub_url(requirement), name=f"AWS Security Hub {requirement}"))
+                markers.append(allure.link(securityhub_url(requirement), name=f"AWS Security Hub {requirement}"))
             elif framework.startswith("cis-"):
-                item.add_marker(allure.link(CIS_BENCHMARK_URL, name=f"{FRAMEWORK_TITLES[framework]} {requirement}"))
-    item.add_marker(allure.description(f"{meta.rationale}\n\nRemediation: {meta.remediation}"))
+                markers.append(allure.link(CIS_BENCHMARK_URL, name=f"{FRAMEWORK_TITLES[framework]} {requirement}"))
+    markers.append(allure.description(f"{meta.rationale}\n\nRemediation: {meta.remediation}"))
+    return markers
+
+
+def label(items: list[pytest.Item], catalogs: dict) -> None:
+    """Add Allure labels and links to every control test (markers allure-pytest reads at run time).
+
+    A control's markers are made once and shared by its tests, one per account and region:
+    made per test, they were a fifth of pytest's memory in an organization sweep.
+    """
+    made: dict[str, list] = {}
+    for item in items:
+        marker = item.get_closest_marker("control")
+        if marker is None:
+            continue
+        meta = marker.args[0]
+        markers = made.get(meta.id)
+        if markers is None:
+            markers = made[meta.id] = control_markers(meta, catalogs)
+        for one in markers:
+            item.add_marker(one)
 
 
 def attach_verdict(result, documents: dict[str, str]) -> None:

@@ -195,9 +195,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if getattr(config.option, "allure_report_dir", None):
         from rootguard.allure_report import label
 
-        catalogs = config.stash[RUN].catalogs()
-        for item in items:
-            label(item, catalogs)
+        label(items, config.stash[RUN].catalogs())
     frameworks = config.getoption("framework")
     if frameworks:
         keep, drop = [], []
