@@ -478,13 +478,16 @@ class Connector:
                 raise describe_client_error(exc, f"sts:AssumeRole {role_arn}") from None
             except (KeyError, TypeError):
                 raise FactError(f"sts:AssumeRole {role_arn}: response has no Credentials", action="sts:AssumeRole", code="UnexpectedResponse") from None
-            expiry = creds["Expiration"]
-            return {
-                "access_key": creds["AccessKeyId"],
-                "secret_key": creds["SecretAccessKey"],
-                "token": creds["SessionToken"],
-                "expiry_time": expiry.isoformat() if isinstance(expiry, dt.datetime) else str(expiry),
-            }
+            try:
+                expiry = creds["Expiration"]
+                fields = {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"], "token": creds["SessionToken"]}
+            except (KeyError, TypeError) as exc:
+                # Otherwise the account's first call would fail, naming the wrong action.
+                raise FactError(
+                    f"sts:AssumeRole {role_arn}: Credentials without {exc}", action="sts:AssumeRole", code="UnexpectedResponse"
+                ) from None
+            fields["expiry_time"] = expiry.isoformat() if isinstance(expiry, dt.datetime) else str(expiry)
+            return fields
 
         # Refreshable, so a sweep that outlives the one-hour session keeps working.
         credentials = RefreshableCredentials.create_from_metadata(fetch(), refresh_using=fetch, method="sts-assume-role")

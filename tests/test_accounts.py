@@ -236,3 +236,17 @@ def test_client_creation_shares_endpoint_rules_and_signature_checks_only_for_roo
     for _ in range(2):
         with pytest.raises(ValueError):
             new_botocore_session().get_component("event_emitter").register("before-call.iam", strict)
+
+
+@pytest.mark.parametrize("credentials", [{"AccessKeyId": "ASIAEXAMPLE"}, "not a mapping", {"Expiration": "2026-01-01", "AccessKeyId": "a", "SecretAccessKey": "b"}])
+def test_assume_role_credentials_missing_a_field_name_assume_role(monkeypatch, credentials):
+    class MalformedSts:
+        def assume_role(self, **params):
+            return {"Credentials": credentials}
+
+    connector = Connector(profile(), mocked=True)
+    monkeypatch.setattr(connector, "client", lambda session, service, region: MalformedSts())
+    with pytest.raises(FactError) as caught:
+        connector._assume(None, "arn:aws:iam::111122223333:role/Audit", None)
+    assert (caught.value.action, caught.value.code) == ("sts:AssumeRole", "UnexpectedResponse")
+    assert "arn:aws:iam::111122223333:role/Audit" in str(caught.value)
