@@ -70,6 +70,7 @@ class Run:
         self.connector = None
         self._evidence: dict[tuple, str] = {}  # (account id, fact key) -> evidence path
         self._evidence_lock = threading.Lock()
+        self._evidence_writing: dict[tuple, threading.Lock] = {}  # files being written, by marker
         # Fetch threads write evidence as facts arrive; once the pack is being finished (an
         # interrupted run leaves requests in flight) they write nothing more, so that the
         # manifest covers every file.
@@ -380,16 +381,26 @@ class Run:
         marker = (store.account.id, fact_result.key)
         with self._evidence_lock:
             known = self._evidence.get(marker)
+            writing = self._evidence_writing.setdefault(marker, threading.Lock()) if known is None else None
         if known is not None:
             return known
-        caller = store.known(store.key_for("sts.caller_identity", None, {}))
-        identity = caller.value if caller is not None and caller.error is None else None
-        path = write_fact(self.pack, store.account, identity, fact_result)
-        # On disk now: the raw responses need not stay in memory for the rest of the run.
-        for call in fact_result.calls:
-            call.response = None
-        with self._evidence_lock:
-            return self._evidence.setdefault(marker, path)
+        # One writer per file: a second one, coming after the first dropped the responses,
+        # would replace the file with one that has none.
+        with writing:
+            with self._evidence_lock:
+                known = self._evidence.get(marker)
+            if known is not None:
+                return known
+            caller = store.known(store.key_for("sts.caller_identity", None, {}))
+            identity = caller.value if caller is not None and caller.error is None else None
+            path = write_fact(self.pack, store.account, identity, fact_result)
+            # On disk now: the raw responses need not stay in memory for the rest of the run.
+            for call in fact_result.calls:
+                call.response = None
+            with self._evidence_lock:
+                self._evidence[marker] = path
+                self._evidence_writing.pop(marker, None)
+            return path
 
     def _write_evidence_early(self, store: FactStore, fact_result: FactResult) -> None:
         """Evidence is written by the thread that fetched the fact, while others wait on AWS,
