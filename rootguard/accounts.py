@@ -59,7 +59,9 @@ class Account:
         return f"{self.name} ({self.id})"
 
 
-_TEMPLATE_LOCK = threading.Lock()
+# Guards the caches below that every rootguard session shares: the handler template, client
+# classes, HTTP connection pools and endpoint rule sets.
+_SHARED_LOCK = threading.Lock()
 _template: tuple[tuple[int, ...], HierarchicalEmitter] | None = None
 _client_classes: dict[tuple[str, str], type] = {}
 _original_client_class = ClientCreator._create_client_class
@@ -73,7 +75,7 @@ def _builtin_handlers() -> HierarchicalEmitter:
     """
     global _template
     signature = tuple(id(spec) for spec in botocore.handlers.BUILTIN_HANDLERS)
-    with _TEMPLATE_LOCK:
+    with _SHARED_LOCK:
         if _template is None or _template[0] != signature:
             emitter = botocore.session.Session()._original_handler
             emitter._handlers = _SharedTrie.adopt(emitter._handlers)
@@ -156,11 +158,11 @@ def _shared_client_class(self: ClientCreator, service_name: str, service_model) 
     if not getattr(self._event_emitter, "rootguard_session", False):
         return _original_client_class(self, service_name, service_model)
     key = (service_name, service_model.api_version)
-    with _TEMPLATE_LOCK:
+    with _SHARED_LOCK:
         cls = _client_classes.get(key)
     if cls is None:
         cls = _original_client_class(self, service_name, service_model)
-        with _TEMPLATE_LOCK:
+        with _SHARED_LOCK:
             cls = _client_classes.setdefault(key, cls)
     return cls
 
@@ -202,7 +204,7 @@ def shared_http_session(**settings) -> URLLib3Session:
     pools are thread-safe.
     """
     key = _frozen(settings)
-    with _TEMPLATE_LOCK:
+    with _SHARED_LOCK:
         session = _http_sessions.get(key)
         if session is None:
             session = _http_sessions[key] = _SharedHTTPSession(**settings)
@@ -243,11 +245,11 @@ def _endpoint_provider(ruleset_data, partition_data, excluded_params=None):
     if not getattr(_building, "rootguard", False):
         return _original_endpoint_provider(ruleset_data, partition_data, excluded_params)
     key = (id(ruleset_data), id(partition_data), frozenset(excluded_params or ()))
-    with _TEMPLATE_LOCK:
+    with _SHARED_LOCK:
         known = _endpoint_providers.get(key)
     if known is None:
         provider = _original_endpoint_provider(ruleset_data, partition_data, excluded_params)
-        with _TEMPLATE_LOCK:
+        with _SHARED_LOCK:
             # The data objects are kept with the provider, so their ids are never reused.
             known = _endpoint_providers.setdefault(key, (provider, ruleset_data, partition_data))
     return known[0]
