@@ -26,18 +26,43 @@ from botocore.client import ClientCreator
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 from botocore.endpoint import EndpointCreator
+from botocore.errorfactory import ClientExceptionsFactory
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.hooks import EventAliaser, HierarchicalEmitter, NodeList, _PrefixTrie
 from botocore.httpsession import URLLib3Session
+from botocore.model import ServiceModel
 
 from rootguard import __version__
 from rootguard.errors import AccountsError, FactError
 from rootguard.profile import Profile
 
 SESSION_NAME = "rootguard-compliance-audit"
+
+
+class _SharedLoader(botocore.loaders.Loader):
+    """botocore's data loader, safe to share between the threads of a sweep.
+
+    Its cache has no lock: the fetch pool's threads, each starting on its own account, all
+    missed it at once and each parsed its own copy of the same service model (16 copies of
+    IAM's). Here the first thread parses a model and the others wait for it.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._lock = threading.RLock()
+
+    def load_service_model(self, service_name, type_name, api_version=None):
+        with self._lock:
+            return super().load_service_model(service_name, type_name, api_version)
+
+    def load_data_with_path(self, name):
+        with self._lock:
+            return super().load_data_with_path(name)
+
+
 # One botocore data loader for every session: each session would otherwise parse its own copy
 # of every service model (measured: 40 accounts x 14 services, 2160 MB private, 460 MB shared).
-SHARED_LOADER = botocore.loaders.create_loader()
+SHARED_LOADER = _SharedLoader()
 # What AssumeRole answers while a new account or its role is still being created.
 NOT_READY_YET = {"AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "NoSuchEntity", "RegionDisabledException"}
 MOTO_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -60,7 +85,7 @@ class Account:
 
 
 # Guards the caches below that every rootguard session shares: the handler template, client
-# classes, HTTP connection pools and endpoint rule sets.
+# classes, service models, HTTP connection pools and endpoint rule sets.
 _SHARED_LOCK = threading.Lock()
 _template: tuple[tuple[int, ...], HierarchicalEmitter] | None = None
 _client_classes: dict[tuple[str, str], type] = {}
@@ -168,6 +193,33 @@ def _shared_client_class(self: ClientCreator, service_name: str, service_model) 
 
 
 ClientCreator._create_client_class = _shared_client_class
+
+_original_load_service_model = ClientCreator._load_service_model
+_service_models: dict[tuple, ServiceModel] = {}
+
+
+def _shared_service_model(self: ClientCreator, service_name: str, api_version=None) -> ServiceModel:
+    """One service model per service for every rootguard client.
+
+    A model caches what it works out (operations, shapes, the error shapes a failed call is
+    matched against); made per client, each account's clients worked it all out again.
+    Models are read-only once built, and come from the one shared loader.
+    """
+    if not getattr(self._event_emitter, "rootguard_session", False):
+        return _original_load_service_model(self, service_name, api_version)
+    key = (id(self._loader), service_name, api_version)
+    with _SHARED_LOCK:
+        model = _service_models.get(key)
+    if model is None:
+        model = _original_load_service_model(self, service_name, api_version)
+        with _SHARED_LOCK:
+            model = _service_models.setdefault(key, model)
+    return model
+
+
+ClientCreator._load_service_model = _shared_service_model
+# Exception classes are made per service from its model; one factory serves every session.
+SHARED_EXCEPTIONS = ClientExceptionsFactory()
 
 _original_create_client = ClientCreator.create_client
 _original_create_endpoint = EndpointCreator.create_endpoint
@@ -318,6 +370,7 @@ class _Session(botocore.session.Session):
 def new_botocore_session() -> botocore.session.Session:
     core = _Session(event_hooks=_builtin_handlers(), include_builtin_handlers=False)
     core.register_component("data_loader", SHARED_LOADER)
+    core._internal_components.register_component("exceptions_factory", SHARED_EXCEPTIONS)
     events = core.get_component("event_emitter")
     events.rootguard_session = True
     if events._event_aliases is botocore.hooks.EVENT_ALIASES:

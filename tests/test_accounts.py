@@ -250,3 +250,50 @@ def test_assume_role_credentials_missing_a_field_name_assume_role(monkeypatch, c
         connector._assume(None, "arn:aws:iam::111122223333:role/Audit", None)
     assert (caught.value.action, caught.value.code) == ("sts:AssumeRole", "UnexpectedResponse")
     assert "arn:aws:iam::111122223333:role/Audit" in str(caught.value)
+
+
+def test_service_models_and_exception_classes_are_shared_between_rootguard_sessions_only():
+    import botocore.session
+
+    from rootguard.accounts import new_botocore_session
+
+    def sts(core):
+        return core.create_client("sts", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+
+    first, second, theirs = sts(new_botocore_session()), sts(new_botocore_session()), sts(botocore.session.Session())
+    assert first.meta.service_model is second.meta.service_model
+    assert first.exceptions is second.exceptions
+    assert theirs.meta.service_model is not first.meta.service_model
+    assert theirs.exceptions is not first.exceptions
+    # A shared model still names each client's own errors.
+    assert issubclass(first.exceptions.ExpiredTokenException, botocore.exceptions.ClientError)
+
+
+def test_the_shared_loader_parses_a_model_once_however_many_threads_ask():
+    import threading
+
+    from rootguard.accounts import _SharedLoader
+
+    loader = _SharedLoader()
+    parsed = []
+    real_load = loader.file_loader.load_file
+
+    def counting_load(path):
+        parsed.append(path)
+        return real_load(path)
+
+    loader.file_loader.load_file = counting_load
+    start = threading.Barrier(8)
+    models = []
+
+    def load():
+        start.wait()
+        models.append(loader.load_service_model("iam", "service-2"))
+
+    threads = [threading.Thread(target=load) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(models) == 8 and all(model is models[0] for model in models)
+    assert len([path for path in parsed if path.endswith("/service-2")]) == 1
