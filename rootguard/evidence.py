@@ -84,12 +84,18 @@ def write_fact(pack: Path, account, caller: dict | None, result: FactResult) -> 
         ],
         "error": None if result.error is None else {"code": result.error.code, "action": result.error.action, "message": str(result.error)},
     }
-    target = pack / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = os.path.join(pack, relative)
     text = json.dumps(redact(document), indent=2, sort_keys=True, default=json_default)
     # Atomic, and unique per process and thread: two xdist workers may both record a fact read
     # through the hub, and a verdict may need a file while the fetching thread still writes it.
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    temporary.write_text(text + "\n", encoding="utf-8")
+    folder, file_name = os.path.split(target)
+    temporary = os.path.join(folder, f".{file_name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        stream = open(temporary, "w", encoding="utf-8")
+    except FileNotFoundError:  # the account's first file: its folder is made once, not per file
+        os.makedirs(folder, exist_ok=True)
+        stream = open(temporary, "w", encoding="utf-8")
+    with stream:
+        stream.write(text + "\n")
     os.replace(temporary, target)
     return relative.as_posix()
