@@ -116,6 +116,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     run = Run(config)
     config.stash[RUN] = run
+    # Registered before the other plugins' cleanups, so it runs after them (last in, first out):
+    # pytest's final collection then skips the run's frozen objects.
+    config.add_cleanup(run.unfreeze)
     config.pluginmanager.register(run, "rootguard-run")
     if config.pluginmanager.hasplugin("html") and config.option.htmlpath:
         from rootguard.html_report import HtmlReport

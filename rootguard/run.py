@@ -9,6 +9,7 @@ as each test ends, then results.json, the framework matrix and the manifest.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import signal
@@ -67,6 +68,7 @@ class Run:
         self.gate = None
         self._catalogs = None
         self._mock = None
+        self._frozen = False
         self.connector = None
         self._evidence: dict[tuple, str] = {}  # (account id, fact key) -> evidence path
         self._evidence_lock = threading.Lock()
@@ -296,7 +298,20 @@ class Run:
             account, region = spec.params["account"]
             for name in marker.args[0].facts:
                 wanted.setdefault(account.id, {})[(name, region)] = None
+        # The items, and each account's facts once fetched, live until the run ends. Python's
+        # full collections would walk all of them again and again as more pile up (2.4 s of
+        # 34 at 100 accounts, and O(N log N) in the accounts); frozen, they are left out until
+        # unconfigure. Freezing is O(1).
+        gc.freeze()
+        self._frozen = True
         self.prefetch(wanted)
+        gc.freeze()
+
+    def unfreeze(self) -> None:
+        """Hand the run's objects back to the garbage collector (a cleanup, after pytest's last collection)."""
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
 
     def prefetch(self, wanted: dict[str, dict[tuple, None]]) -> None:
         """Fetch every fact the selected controls read, for all accounts at once (one worker per account)."""
@@ -309,6 +324,8 @@ class Run:
                 except RootguardError:
                     pass  # kept in the store; the control reports it as `error`
             store.release_clients()
+            if self._frozen:
+                gc.freeze()
 
         if self.worker:
             # This worker judges its own share of the accounts; xdist sends it their tests only.

@@ -245,3 +245,25 @@ def test_findings_are_listed_once_each_unless_a_traceback_style_is_chosen(pytest
     assert ("rootguard findings: 2 failed or error" in out) == (tb is None)
     for r in failed:
         assert (f"FAILED root-mfa: {r['message']}" in result.stdout.lines) == (tb is None)
+
+
+def test_a_run_keeps_its_objects_out_of_the_collector_and_hands_them_back(pytester, monkeypatch):
+    import gc
+
+    profile = write_run_files(pytester)
+    monkeypatch.chdir(REPO)
+    frozen_during_tests = []
+
+    class Probe:
+        def pytest_runtest_call(self, item):
+            frozen_during_tests.append(gc.get_freeze_count())
+
+    before = gc.get_freeze_count()
+    result = pytester.runpytest_inprocess(
+        "--profile", str(profile), "--report-dir", str(pytester.path / "pack"), "-k", "test_root_mfa", plugins=[Probe()]
+    )
+    assert result.ret == 0
+    # The items and fetched facts are frozen while the controls run...
+    assert len(frozen_during_tests) == 2 and min(frozen_during_tests) > before + 1000
+    # ...and the collector gets them back when the run ends, so nothing stays frozen in this process.
+    assert gc.get_freeze_count() == before
