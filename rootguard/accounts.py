@@ -172,6 +172,17 @@ class _SharedTrie(_PrefixTrie):
         super().remove_item(key, value)
 
 
+def _shared(cache: dict, key, build):
+    """The cached value for key; on a miss it is built outside the lock, and the first one stored wins."""
+    with _SHARED_LOCK:
+        value = cache.get(key)
+    if value is None:
+        value = build()
+        with _SHARED_LOCK:
+            value = cache.setdefault(key, value)
+    return value
+
+
 def _shared_client_class(self: ClientCreator, service_name: str, service_model) -> type:
     """One client class per service for every rootguard session.
 
@@ -183,13 +194,7 @@ def _shared_client_class(self: ClientCreator, service_name: str, service_model) 
     if not getattr(self._event_emitter, "rootguard_session", False):
         return _original_client_class(self, service_name, service_model)
     key = (service_name, service_model.api_version)
-    with _SHARED_LOCK:
-        cls = _client_classes.get(key)
-    if cls is None:
-        cls = _original_client_class(self, service_name, service_model)
-        with _SHARED_LOCK:
-            cls = _client_classes.setdefault(key, cls)
-    return cls
+    return _shared(_client_classes, key, lambda: _original_client_class(self, service_name, service_model))
 
 
 ClientCreator._create_client_class = _shared_client_class
@@ -208,13 +213,7 @@ def _shared_service_model(self: ClientCreator, service_name: str, api_version=No
     if not getattr(self._event_emitter, "rootguard_session", False):
         return _original_load_service_model(self, service_name, api_version)
     key = (id(self._loader), service_name, api_version)
-    with _SHARED_LOCK:
-        model = _service_models.get(key)
-    if model is None:
-        model = _original_load_service_model(self, service_name, api_version)
-        with _SHARED_LOCK:
-            model = _service_models.setdefault(key, model)
-    return model
+    return _shared(_service_models, key, lambda: _original_load_service_model(self, service_name, api_version))
 
 
 ClientCreator._load_service_model = _shared_service_model
@@ -297,14 +296,12 @@ def _endpoint_provider(ruleset_data, partition_data, excluded_params=None):
     if not getattr(_building, "rootguard", False):
         return _original_endpoint_provider(ruleset_data, partition_data, excluded_params)
     key = (id(ruleset_data), id(partition_data), frozenset(excluded_params or ()))
-    with _SHARED_LOCK:
-        known = _endpoint_providers.get(key)
-    if known is None:
-        provider = _original_endpoint_provider(ruleset_data, partition_data, excluded_params)
-        with _SHARED_LOCK:
-            # The data objects are kept with the provider, so their ids are never reused.
-            known = _endpoint_providers.setdefault(key, (provider, ruleset_data, partition_data))
-    return known[0]
+
+    def build():
+        # The data objects are kept with the provider, so their ids are never reused.
+        return _original_endpoint_provider(ruleset_data, partition_data, excluded_params), ruleset_data, partition_data
+
+    return _shared(_endpoint_providers, key, build)[0]
 
 
 ClientCreator.create_client = _create_client
