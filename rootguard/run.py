@@ -301,7 +301,7 @@ class Run:
         # The items, and each account's facts once fetched, live until the run ends. Python's
         # full collections would walk all of them again and again as more pile up (2.4 s of
         # 34 at 100 accounts, and O(N log N) in the accounts); frozen, they are left out until
-        # unconfigure. Freezing is O(1).
+        # the run's last cleanup. Freezing is O(1).
         gc.freeze()
         self._frozen = True
         self.prefetch(wanted)
