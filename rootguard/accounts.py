@@ -172,6 +172,15 @@ class _SharedTrie(_PrefixTrie):
         super().remove_item(key, value)
 
 
+def _built_by_rootguard(creator: ClientCreator) -> bool:
+    """Whether a client creator belongs to a session rootguard built (new_botocore_session marks its emitter).
+
+    Code that botocore calls deep inside create_client, with no creator at hand (endpoint and
+    rule set creation), reads the same answer from the thread-local `_building` instead.
+    """
+    return getattr(creator._event_emitter, "rootguard_session", False)
+
+
 def _shared(cache: dict, key, build):
     """The cached value for key; on a miss it is built outside the lock, and the first one stored wins."""
     with _SHARED_LOCK:
@@ -191,7 +200,7 @@ def _shared_client_class(self: ClientCreator, service_name: str, service_model) 
     service, region and account. rootguard's sessions are built alike, so their classes are
     too. Sessions that rootguard did not build keep botocore's behaviour.
     """
-    if not getattr(self._event_emitter, "rootguard_session", False):
+    if not _built_by_rootguard(self):
         return _original_client_class(self, service_name, service_model)
     key = (service_name, service_model.api_version)
     return _shared(_client_classes, key, lambda: _original_client_class(self, service_name, service_model))
@@ -210,7 +219,7 @@ def _shared_service_model(self: ClientCreator, service_name: str, api_version=No
     matched against); made per client, each account's clients worked it all out again.
     Models are read-only once built, and come from the one shared loader.
     """
-    if not getattr(self._event_emitter, "rootguard_session", False):
+    if not _built_by_rootguard(self):
         return _original_load_service_model(self, service_name, api_version)
     key = (id(self._loader), service_name, api_version)
     return _shared(_service_models, key, lambda: _original_load_service_model(self, service_name, api_version))
@@ -228,7 +237,7 @@ _http_sessions: dict[tuple, URLLib3Session] = {}
 
 def _create_client(self: ClientCreator, *args, **kwargs):
     # The endpoint is made deep inside botocore; a thread-local mark tells it whose client it is.
-    if not getattr(self._event_emitter, "rootguard_session", False):
+    if not _built_by_rootguard(self):
         return _original_create_client(self, *args, **kwargs)
     _building.rootguard = True
     try:

@@ -324,7 +324,7 @@ class Run:
                 except RootguardError:
                     pass  # kept in the store; the control reports it as `error`
             store.release_clients()
-            if self._frozen:
+            if self._frozen:  # not after an interrupted run's cleanup, which a late thread can outlive
                 gc.freeze()
 
         if self.worker:
