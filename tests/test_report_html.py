@@ -126,3 +126,4 @@ def test_report_renders_matrix_rows_and_evidence_in_chromium(demo_pack, chromium
         if "test_root_mfa[" in t and t.endswith(f"-{passed['account_id']}]")
     ]
     assert sorted(href for href, _ in LINK.findall(passed_body)) == passed["evidence"]
+    assert passed["message"] in text(passed_body), "a pass says why in the row's log"
