@@ -38,9 +38,21 @@ def pack_files(pack: Path) -> list[str]:
     return sorted(found)
 
 
-def write_json_atomic(path: Path, document: dict) -> None:
+def write_json_atomic(path: Path, document: dict, default=str) -> None:
+    """Write `document` as indented JSON, streamed: at a thousand accounts results.json and the
+    manifest are tens of megabytes, and json.dumps would hold the text and its millions of pieces
+    in memory at once."""
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(document, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+    encoder = json.JSONEncoder(indent=2, default=default)
+    with open(temporary, "w", encoding="utf-8") as handle:
+        pieces: list[str] = []
+        for piece in encoder.iterencode(document):
+            pieces.append(piece)
+            if len(pieces) >= 16384:
+                handle.write("".join(pieces))
+                pieces.clear()
+        pieces.append("\n")
+        handle.write("".join(pieces))
     os.replace(temporary, path)  # a reader never sees half a file
 
 

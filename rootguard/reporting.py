@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
 from rootguard import __version__
 from rootguard.evidence import json_default, redact
 from rootguard.outcomes import OUTCOMES, Result
-from rootguard.pack import RESULTS, PackError
+from rootguard.pack import RESULTS, PackError, write_json_atomic
 
 MARKS = {"passed": ".", "failed": "F", "error": "E", "skipped": "s", "waived": "w"}
 
@@ -29,9 +28,7 @@ def write_results(pack: Path, run, results: list[Result], complete: bool) -> Pat
         "results": [r.as_json() for r in sorted(results, key=result_order)],
     }
     path = pack / RESULTS
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(redact(document), indent=2, default=json_default) + "\n", encoding="utf-8")
-    os.replace(temporary, path)  # a reader never sees half a file
+    write_json_atomic(path, redact(document), default=json_default)
     return path
 
 

@@ -9,7 +9,7 @@ from botocore.client import BaseClient
 
 from rootguard.cli import main as rootguard
 from rootguard.controls import Target
-from rootguard.pack import pack_files, sha256_file
+from rootguard.pack import pack_files, sha256_file, write_json_atomic
 from tests.conftest import REPO
 
 DEMO = str(REPO / "profiles" / "demo.yaml")
@@ -261,3 +261,17 @@ def test_report_dir_holding_a_pack_is_refused(pytester, demo_pack):
     result = pytester.runpytest(SUITE, "--profile", DEMO, "--report-dir", str(demo_pack))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "already holds an evidence pack" in result.errlines[0]
+
+
+def test_json_files_are_streamed_to_the_same_text_json_dumps_gives(tmp_path):
+    # Large enough to be written in several pieces, with values json needs `default` for.
+    document = {
+        "results": [{"account_id": f"{n:012d}", "message": f"d\u00e9j\u00e0 vu {n}", "at": Path(f"/p/{n}")} for n in range(6000)],
+        "nested": {"empty": [], "none": None, "flag": True, "ratio": 0.5},
+    }
+    path = tmp_path / "document.json"
+    write_json_atomic(path, document)
+    assert path.read_text(encoding="utf-8") == json.dumps(document, indent=2, default=str) + "\n"
+    write_json_atomic(path, {"at": Path("/x")}, default=lambda value: f"path:{value}")
+    assert json.loads(path.read_text(encoding="utf-8")) == {"at": "path:/x"}
+    assert [p.name for p in tmp_path.iterdir()] == ["document.json"], "no temporary file is left behind"
