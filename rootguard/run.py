@@ -344,6 +344,7 @@ class Run:
         marker = item.get_closest_marker("control")
         if marker is None or not hasattr(item, "callspec"):
             return report
+        share_keywords(item, report)
         if report.when == "teardown" or (report.when == "setup" and report.passed):
             return report
         meta: Control = marker.args[0]
@@ -606,6 +607,22 @@ class Run:
                 "allure_report": allure,
             },
         )
+
+
+KEYWORDS = pytest.StashKey[dict]()
+
+
+def share_keywords(item: pytest.Item, report: pytest.TestReport) -> None:
+    """The setup, call and teardown reports of a test share one copy of its keywords.
+
+    pytest gives each report its own, and keeps every report to the end of the run: at a
+    thousand accounts, 69,000 equal dictionaries and about 20 MB.
+    """
+    known = item.stash.get(KEYWORDS, None)
+    if known is not None and known == report.keywords:
+        report.keywords = known
+    else:
+        item.stash[KEYWORDS] = report.keywords
 
 
 def in_shard(account_id: str, index: int, total: int) -> bool:

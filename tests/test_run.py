@@ -267,3 +267,20 @@ def test_a_run_keeps_its_objects_out_of_the_collector_and_hands_them_back(pytest
     assert len(frozen_during_tests) == 2 and min(frozen_during_tests) > before + 1000
     # ...and the collector gets them back when the run ends, so nothing stays frozen in this process.
     assert gc.get_freeze_count() == before
+
+
+def test_a_tests_reports_share_one_copy_of_its_keywords(pytester, monkeypatch):
+    profile = write_run_files(pytester)
+    monkeypatch.chdir(REPO)
+    recorder = pytester.inline_run("--profile", str(profile), "--report-dir", str(pytester.path / "pack"), "-k", "test_root_mfa")
+    reports = [r for r in recorder.getreports("pytest_runtest_logreport") if "test_root_mfa[" in r.nodeid]
+    by_test: dict[str, list] = {}
+    for report in reports:
+        by_test.setdefault(report.nodeid, []).append(report)
+    assert len(by_test) == 2 and all(len(phases) == 3 for phases in by_test.values())
+    for nodeid, phases in by_test.items():
+        # One dictionary for setup, call and teardown, still naming this test and its marks.
+        assert len({id(r.keywords) for r in phases}) == 1
+        assert nodeid.rsplit("::", 1)[1] in phases[0].keywords and "control" in phases[0].keywords
+    first, second = by_test.values()
+    assert first[0].keywords is not second[0].keywords
