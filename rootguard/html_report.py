@@ -38,7 +38,7 @@ class HtmlReport:
         account = f"{result.account_name} ({result.account_id})" + (f" {result.region}" if result.region else "")
         # Links relative to the pack, where report.html sits: they open when the pack is read from
         # disk. Written into the links cell, not added as pytest-html extras, which the report
-        # would carry twice (as data and as the cell): a fifth of its size at a thousand accounts.
+        # would carry twice (as data and as the cell): half its size at a thousand accounts.
         links = "".join(f'<a target="_blank" href="{escape(path)}" class="col-links__extra url">{escape(path)}</a>' for path in result.evidence)
         for index, cell in enumerate(cells):
             if cell.startswith('<td class="col-links">') and cell.endswith("</td>"):

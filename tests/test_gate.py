@@ -1,7 +1,9 @@
 """Gating: waivers, the severity gate and every exit code, vending mode, shards."""
 
 import json
+import re
 import textwrap
+from html import escape, unescape
 
 import pytest
 from botocore.client import BaseClient
@@ -59,6 +61,11 @@ def test_waived_failure_does_not_fail_the_gate(pytester):
     assert "[waived until 2099-12-31, approved by ciso@example.com: hardware key in the post" in entry["message"]
     assert result.ret == 0
     assert data["waivers"][0]["waived"] == 1 and data["gate"]["exit_code"] == 0
+    # report.html's row for it: its log is the verdict, waiver and approver included.
+    page = (pytester.path / "pack0" / "report.html").read_text()
+    rows = json.loads(unescape(re.search(r'data-jsonblob="([^"]*)"', page).group(1)))["tests"]
+    (row,) = [tests[0] for nodeid, tests in rows.items() if nodeid.endswith(f"-{MEMBER}]")]
+    assert row["result"] == "Skipped" and row["log"] == escape(entry["message"]) + "\n"
 
 
 def test_expired_waiver_no_longer_applies_and_says_when(pytester):
