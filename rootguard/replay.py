@@ -29,20 +29,26 @@ def canonical(parameters: dict) -> str:
 class RecordedCalls:
     """Every recorded request of a pack, answered in the order it was made."""
 
-    def __init__(self, pack: Path):
+    def __init__(self, pack: Path | None = None):
+        """Every evidence file of `pack`; none without one (add() them)."""
         self._lock = threading.Lock()
         self._answers: dict[tuple, deque] = defaultdict(deque)
+        if pack is None:
+            return
         evidence = pack / "evidence"
         if not evidence.is_dir():
             raise PackError(f"{pack}: no evidence/ folder to replay")
         for path in sorted(evidence.glob("*/*.json")):
             try:
-                document = json.loads(path.read_text(encoding="utf-8"))
-                for call in document["calls"]:
-                    key = (document["account_id"], call["region"], call["action"], canonical(call["parameters"]))
-                    self._answers[key].append(call)
+                self.add(json.loads(path.read_text(encoding="utf-8")))
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise PackError(f"{path}: not a rootguard evidence file ({type(exc).__name__}: {exc})") from None
+
+    def add(self, document: dict) -> None:
+        """The calls of one evidence file."""
+        for call in document["calls"]:
+            key = (document["account_id"], call["region"], call["action"], canonical(call["parameters"]))
+            self._answers[key].append(call)
 
     def answer(self, account_id: str, region: str, action: str, parameters: dict) -> dict:
         key = (account_id, region, action, canonical(parameters))
