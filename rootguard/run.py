@@ -12,7 +12,10 @@ import datetime as dt
 import gc
 import hashlib
 import json
+import os
+import shutil
 import signal
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +35,7 @@ from rootguard.pack import MANIFEST, PackError, verify, write_json_atomic, write
 from rootguard.profile import Profile, load_profile
 from rootguard.replay import RecordedCalls, RecordedRun, ReplayConnector, settings_of
 from rootguard.reporting import compare_results, comparison_lines, matrix_lines, write_results
+from rootguard.sharing import SharedFacts
 from rootguard.gate import EXIT_AWS_UNREACHABLE, decide
 from rootguard.waivers import apply_waivers, load_waivers_file, waiver_usage
 
@@ -82,6 +86,12 @@ class Run:
         self._previous_sigterm = None
         self.stopping = threading.Event()
         self.pack = self._prepare_pack()
+        # Under pytest-xdist: the controller's folder of lock files through which the workers
+        # fetch each fact once (rootguard.sharing); a worker's view of it.
+        self._fact_locks: str | None = None
+        self._shared_facts: SharedFacts | None = None
+        if self.worker and self.worker.get("fact_locks") and os.path.isdir(self.worker["fact_locks"]):  # not on another machine
+            self._shared_facts = SharedFacts(str(self.pack), self.worker["fact_locks"], self._write_evidence_early)
         self._route_reports()
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
@@ -238,6 +248,7 @@ class Run:
         store = FactStore(account, self.connector, self.profile.regions, self.profile.home_region)
         store.stopping = self.stopping
         store.on_fetched = self._write_evidence_early
+        store.shared = self._shared_facts
         return store
 
     def _describe_environment(self) -> None:
@@ -397,6 +408,13 @@ class Run:
     def _write_evidence(self, store: FactStore, fact_result: FactResult) -> str:
         """Write one fact's evidence file, once; returns its path in the pack."""
         marker = (store.account.id, fact_result.key)
+        if fact_result.evidence is not None:
+            # Read from the file another worker wrote (rootguard.sharing): that file is the evidence.
+            for call in fact_result.calls:
+                call.response = None
+            with self._evidence_lock:
+                self._evidence.setdefault(marker, fact_result.evidence)
+            return fact_result.evidence
         with self._evidence_lock:
             known = self._evidence.get(marker)
             writing = self._evidence_writing.setdefault(marker, threading.Lock()) if known is None else None
@@ -420,17 +438,18 @@ class Run:
                 self._evidence_writing.pop(marker, None)
             return path
 
-    def _write_evidence_early(self, store: FactStore, fact_result: FactResult) -> None:
+    def _write_evidence_early(self, store: FactStore, fact_result: FactResult) -> str | None:
         """Evidence is written by the thread that fetched the fact, while others wait on AWS,
-        not in pytest's loop; a fact no verdict ends up resting on is still what the run read."""
+        not in pytest's loop; a fact no verdict ends up resting on is still what the run read.
+        Returns the file's path in the pack, or None when it was not written."""
         with self._early_writes:
             if self._evidence_closed:
-                return
+                return None
             self._early_writers += 1
         try:
-            self._write_evidence(store, fact_result)
+            return self._write_evidence(store, fact_result)
         except OSError:
-            pass  # tried again, and reported, when a verdict needs the file (record_evidence)
+            return None  # tried again, and reported, when a verdict needs the file (record_evidence)
         finally:
             with self._early_writes:
                 self._early_writers -= 1
@@ -460,7 +479,9 @@ class Run:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node) -> None:
         share = worker_input(self)
-        share.update(index=node_index(node), count=node.workerinput["workercount"])
+        if self._fact_locks is None:
+            self._fact_locks = tempfile.mkdtemp(prefix="rootguard-facts-")
+        share.update(index=node_index(node), count=node.workerinput["workercount"], fact_locks=self._fact_locks)
         node.workerinput["rootguard"] = share
 
     @pytest.hookimpl(optionalhook=True, tryfirst=True)
@@ -586,6 +607,9 @@ class Run:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        if self._fact_locks is not None:
+            shutil.rmtree(self._fact_locks, ignore_errors=True)
+            self._fact_locks = None
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
         if self.finished_at is None or self.worker:

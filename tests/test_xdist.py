@@ -86,17 +86,22 @@ def test_two_workers_judge_like_one_process_and_fetch_each_account_once(counting
     junit = (pack / "junit.xml").read_text()
     assert junit.count("<testcase ") == len(split["results"])
 
-    # A member account's facts are fetched by the worker that owns it, once: the same requests
-    # as one process. The hub's organization-wide reads can be made once per worker, and the
-    # credential report is polled (GenerateCredentialReport) until IAM has it ready.
-    def repeated_in_members(stats):
-        return [x for x in stats["repeated"] if x["account"] != HUB and x["action"] != POLLED]
+    # Each fact is fetched once, by one worker: the same requests as one process, the hub's
+    # organization-wide reads (which every worker needs) included. Made twice: polling the
+    # credential report (GenerateCredentialReport) until IAM has it ready, and the run's own
+    # look at the hub and its organization before any fact (once, by the controller).
+    def repeated(stats):
+        return [x for x in stats["repeated"] if x["action"] != POLLED]
 
-    def member_requests(stats):
-        return sum(n for account, action, n in stats["requests"] if account != HUB and action != POLLED)
+    def requests(stats, hub: bool):
+        return sum(n for account, action, n in stats["requests"] if (account == HUB) == hub and action != POLLED)
 
-    assert repeated_in_members(split_requests) == repeated_in_members(alone_requests) == []
-    assert member_requests(split_requests) == member_requests(alone_requests)
+    assert repeated(split_requests) == repeated(alone_requests)
+    assert {(x["account"], x["action"], x["times"]) for x in repeated(split_requests)} <= {
+        (HUB, "sts:GetCallerIdentity", 2), (HUB, "organizations:DescribeOrganization", 2)
+    }
+    assert requests(split_requests, hub=False) == requests(alone_requests, hub=False)
+    assert requests(split_requests, hub=True) == requests(alone_requests, hub=True)
     assert split_requests["distinct"] == alone_requests["distinct"]
 
 

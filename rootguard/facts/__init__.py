@@ -67,6 +67,9 @@ class FactResult:
     error: FactError | None = None
     calls: list[CallRecord] = field(default_factory=list)
     depends_on: list[tuple["FactStore", FactKey]] = field(default_factory=list)
+    # Set when the fact was read from an evidence file another process of this run wrote
+    # (rootguard.sharing): its path in the pack, which holds the requests AWS answered.
+    evidence: str | None = None
 
 
 def fact_key(name: str, region: str, params: dict) -> FactKey:
@@ -241,6 +244,8 @@ class FactStore:
         # Called with (store, result) once per fact that made AWS calls, as soon as it is known,
         # in the thread that fetched it (the run writes its evidence there).
         self.on_fetched: Callable[["FactStore", FactResult], None] | None = None
+        # Under pytest-xdist, facts other workers may also need are fetched once (rootguard.sharing).
+        self.shared = None
         self.fetch_seconds = 0.0
 
     # --- asking for facts ------------------------------------------------------------------
@@ -271,17 +276,18 @@ class FactStore:
                 known = self._results.get(key)
             if known is not None:
                 return known
-            known = self._fetch(key)
+            known = self._fetch(key) if self.shared is None else self.shared.fetch(self, key)
             with self._lock:
                 self._results[key] = known
             if known.calls and self.on_fetched is not None:
                 self.on_fetched(self, known)
             return known
 
-    def _fetch(self, key: FactKey) -> FactResult:
+    def _fetch(self, key: FactKey, make_context: Callable[..., FactContext] = FactContext) -> FactResult:
+        """Run the fact's fetch function; `make_context(store, result, region)` gives what it calls AWS with."""
         name, region, params = key
         result = FactResult(key)
-        context = FactContext(self, result, region)
+        context = make_context(self, result, region)
         started = time.perf_counter()
         try:
             if name != "sts.caller_identity":

@@ -1,0 +1,83 @@
+"""Under pytest-xdist: a fact that several workers need is asked of AWS once per run.
+
+Each worker fetches the facts of the accounts it owns, but some facts are read by every
+worker: the organization, its OUs and SCPs and its root access settings (read through
+the hub), and the bucket of an organization trail that every account logs to. For each
+fact, a worker takes a lock file in a folder the controller made for this run. The
+first to hold it fetches the fact, writes its evidence file and notes the file in the
+lock before letting go. A worker that holds the lock after that reads the fact from
+that evidence file, as `--replay` does, instead of asking AWS again.
+
+Only a file noted in this run's lock is read back, never one found in the pack: a
+--report-dir used before may hold evidence of an earlier run. Anything short of a
+readable file (the write failed, the run is stopping, the fact made no request) leaves
+the next worker to fetch the fact itself.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from typing import Callable
+
+from rootguard.evidence import evidence_name
+from rootguard.facts import FactContext, FactKey, FactResult, FactStore
+from rootguard.replay import RecordedCalls, ReplayClient
+
+
+class SharedFacts:
+    def __init__(self, pack: str, locks: str, publish: Callable[[FactStore, FactResult], str | None]):
+        """`publish(store, result)` writes the fact's evidence file and returns its path in the pack, or None."""
+        self.pack = pack
+        self.locks = locks
+        self.publish = publish
+
+    def fetch(self, store: FactStore, key: FactKey) -> FactResult:
+        name = evidence_name(FactResult(key))
+        # One lock per fact: a fact's fetch asks for the facts it stands on while holding its
+        # own lock, and facts never stand on each other in a circle, so no two wait on each other.
+        with open(os.path.join(self.locks, f"{store.account.id}--{name}.lock"), "a+", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # let go when the file closes
+            lock.seek(0)
+            published = lock.read().strip()
+            if published:
+                replayed = self._replay(store, key, published)
+                if replayed is not None:
+                    return replayed
+            result = store._fetch(key)
+            if result.calls:
+                path = self.publish(store, result)
+                if path:
+                    lock.seek(0)
+                    lock.truncate()
+                    lock.write(path)
+                    lock.flush()
+            return result
+
+    def _replay(self, store: FactStore, key: FactKey, path: str) -> FactResult | None:
+        try:
+            with open(os.path.join(self.pack, path), encoding="utf-8") as stream:
+                document = json.load(stream)
+            calls = RecordedCalls()
+            calls.add(document)
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # fetched again rather than judged on a file that cannot be read
+
+        def make_context(store: FactStore, result: FactResult, region: str) -> FactContext:
+            return ReplayingContext(store, result, region, calls)
+
+        result = store._fetch(key, make_context)
+        result.evidence = path
+        return result
+
+
+class ReplayingContext(FactContext):
+    """A fact's AWS requests answered from its evidence file; the facts it stands on come from the store."""
+
+    def __init__(self, store: FactStore, result: FactResult, region: str, calls: RecordedCalls):
+        super().__init__(store, result, region)
+        self.calls = calls
+
+    def _client(self, record, service: str, region: str):
+        return ReplayClient(self.calls, self.account.id, service, region)
