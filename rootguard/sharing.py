@@ -2,7 +2,8 @@
 
 Each worker fetches the facts of the accounts it owns, but some facts are read by every
 worker: the organization, its OUs and SCPs and its root access settings (read through
-the hub), and the bucket of an organization trail that every account logs to. For each
+the hub), and an organization trail and its bucket, which every account's trail controls
+judge in the account that keeps them. For each
 fact, a worker takes a lock file in a folder the controller made for this run. The
 first to hold it fetches the fact, writes its evidence file and notes the file in the
 lock before letting go. A worker that holds the lock after that reads the fact from
@@ -45,7 +46,7 @@ class SharedFacts:
                 replayed = self._replay(store, key, published)
                 if replayed is not None:
                     return replayed
-            result = store._fetch(key)
+            result = store.fetch_uncached(key)
             if result.calls:
                 path = self.publish(store, result)
                 if path:
@@ -67,7 +68,7 @@ class SharedFacts:
         def make_context(store: FactStore, result: FactResult, region: str) -> FactContext:
             return ReplayingContext(store, result, region, calls)
 
-        result = store._fetch(key, make_context)
+        result = store.fetch_uncached(key, make_context)
         result.evidence = path
         return result
 

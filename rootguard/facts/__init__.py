@@ -276,14 +276,14 @@ class FactStore:
                 known = self._results.get(key)
             if known is not None:
                 return known
-            known = self._fetch(key) if self.shared is None else self.shared.fetch(self, key)
+            known = self.fetch_uncached(key) if self.shared is None else self.shared.fetch(self, key)
             with self._lock:
                 self._results[key] = known
             if known.calls and self.on_fetched is not None:
                 self.on_fetched(self, known)
             return known
 
-    def _fetch(self, key: FactKey, make_context: Callable[..., FactContext] = FactContext) -> FactResult:
+    def fetch_uncached(self, key: FactKey, make_context: Callable[..., FactContext] = FactContext) -> FactResult:
         """Run the fact's fetch function; `make_context(store, result, region)` gives what it calls AWS with."""
         name, region, params = key
         result = FactResult(key)
