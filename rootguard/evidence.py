@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from rootguard.facts import FactResult, describe_key
+from rootguard.facts import FactKey, FactResult, describe_key
 
 SECRET_KEYS = re.compile(
     r"^(secretaccesskey|secret_access_key|secret_key|secret|sessiontoken|session_token|token|password|passwd|"
@@ -46,8 +46,8 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
-def evidence_name(result: FactResult) -> str:
-    name, region, params = result.key
+def evidence_name(key: FactKey) -> str:
+    name, region, params = key
     stem = f"{name}--{region}"
     if params:
         readable = re.sub(r"[^A-Za-z0-9._-]+", "_", "--".join(str(value) for _, value in params)).strip("_")
@@ -60,7 +60,7 @@ def evidence_name(result: FactResult) -> str:
 
 def write_fact(pack: Path, account, caller: dict | None, result: FactResult) -> str:
     """Write one raw fact's calls (redacted); returns its path relative to the pack."""
-    relative = Path("evidence") / account.id / evidence_name(result)
+    relative = Path("evidence") / account.id / evidence_name(result.key)
     name, region, params = result.key
     document = {
         "account_id": account.id,
@@ -86,8 +86,9 @@ def write_fact(pack: Path, account, caller: dict | None, result: FactResult) -> 
     }
     target = os.path.join(pack, relative)
     text = json.dumps(redact(document), indent=2, sort_keys=True, default=json_default)
-    # Atomic, and unique per process and thread: two xdist workers may both record a fact read
-    # through the hub, and a verdict may need a file while the fetching thread still writes it.
+    # Atomic, and unique per process and thread: two xdist workers may both record a fact when
+    # the first could not note its file for the other (rootguard.sharing), and a verdict may
+    # need a file while the fetching thread still writes it.
     folder, file_name = os.path.split(target)
     temporary = os.path.join(folder, f".{file_name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:

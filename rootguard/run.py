@@ -410,8 +410,6 @@ class Run:
         marker = (store.account.id, fact_result.key)
         if fact_result.evidence is not None:
             # Read from the file another worker wrote (rootguard.sharing): that file is the evidence.
-            for call in fact_result.calls:
-                call.response = None
             with self._evidence_lock:
                 self._evidence.setdefault(marker, fact_result.evidence)
             return fact_result.evidence

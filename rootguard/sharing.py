@@ -35,7 +35,7 @@ class SharedFacts:
         self.publish = publish
 
     def fetch(self, store: FactStore, key: FactKey) -> FactResult:
-        name = evidence_name(FactResult(key))
+        name = evidence_name(key)
         # One lock per fact: a fact's fetch asks for the facts it stands on while holding its
         # own lock, and facts never stand on each other in a circle, so no two wait on each other.
         with open(os.path.join(self.locks, f"{store.account.id}--{name}.lock"), "a+", encoding="utf-8") as lock:
@@ -70,6 +70,8 @@ class SharedFacts:
 
         result = store.fetch_uncached(key, make_context)
         result.evidence = path
+        for call in result.calls:
+            call.response = None  # they are in the file, which is the evidence
         return result
 
 
