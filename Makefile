@@ -59,3 +59,9 @@ clean:
 .PHONY: bench
 bench: $(STAMP)
 	$(PY) benchmarks/scale.py $(ARGS)
+
+# What pytest with its reports, botocore and the moto server cost alone for an organization of
+# N accounts (benchmarks/floor.py): the least wall time any sweep can take on this machine.
+.PHONY: bench-floor
+bench-floor: $(STAMP)
+	$(PY) benchmarks/floor.py $(ARGS)
