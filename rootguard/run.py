@@ -425,9 +425,7 @@ class Run:
                 known = self._evidence.get(marker)
             if known is not None:
                 return known
-            caller = store.known(store.key_for("sts.caller_identity", None, {}))
-            identity = caller.value if caller is not None and caller.error is None else None
-            path = write_fact(self.pack, store.account, identity, fact_result)
+            path = write_fact(self.pack, store.account, store.identity(), fact_result)
             # On disk now: the raw responses need not stay in memory for the rest of the run.
             for call in fact_result.calls:
                 call.response = None
@@ -469,8 +467,7 @@ class Run:
 
     def account_reached(self, account_id: str) -> bool:
         store = self.stores.get(account_id)
-        identity = store.known(store.key_for("sts.caller_identity", None, {})) if store else None
-        return identity is not None and identity.error is None
+        return store is not None and store.identity() is not None
 
     # --- pytest-xdist ------------------------------------------------------------------------
 
@@ -547,11 +544,7 @@ class Run:
     def reachable_accounts(self) -> int:
         if self.distributed:
             return len(self.reached)
-        reached = 0
-        for store in self.stores.values():
-            identity = store.known(store.key_for("sts.caller_identity", None, {}))
-            reached += identity is not None and identity.error is None
-        return reached
+        return sum(store.identity() is not None for store in self.stores.values())
 
     def results_extras(self) -> dict:
         """Fields results.json carries beyond the DESIGN.md contract."""

@@ -313,6 +313,11 @@ class FactStore:
         with self._lock:
             return self._results.get(key)
 
+    def identity(self) -> dict | None:
+        """The account's caller identity if it has been fetched and answered; None otherwise (never fetches)."""
+        known = self.known(self.key_for("sts.caller_identity", None, {}))
+        return known.value if known is not None and known.error is None else None
+
     def regions(self) -> tuple[str, ...]:
         if self._regions == "all":
             return tuple(self.get("ec2.enabled_regions"))
