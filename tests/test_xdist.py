@@ -44,7 +44,7 @@ def bench(endpoint: str, command: str) -> dict:
         return json.loads(answer.read())
 
 
-def sweep(endpoint: str, where, *args: str) -> tuple[subprocess.CompletedProcess, dict, dict]:
+def sweep(endpoint: str, where, *args: str, env_extra: dict | None = None) -> tuple[subprocess.CompletedProcess, dict, dict]:
     profile = where / "org.yaml"
     profile.write_text(
         f"backend: live\nendpoint_url: {endpoint}\nhome_region: us-east-1\nregions: [us-east-1, eu-west-1]\n"
@@ -52,7 +52,7 @@ def sweep(endpoint: str, where, *args: str) -> tuple[subprocess.CompletedProcess
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_CONFIG_FILE=str(where / "none"),
-               AWS_SHARED_CREDENTIALS_FILE=str(where / "none"), AWS_EC2_METADATA_DISABLED="true")
+               AWS_SHARED_CREDENTIALS_FILE=str(where / "none"), AWS_EC2_METADATA_DISABLED="true", **(env_extra or {}))
     bench(endpoint, "reset")
     pack = where / "pack"
     completed = subprocess.run(
@@ -103,6 +103,54 @@ def test_two_workers_judge_like_one_process_and_fetch_each_account_once(counting
     assert requests(split_requests, hub=False) == requests(alone_requests, hub=False)
     assert requests(split_requests, hub=True) == requests(alone_requests, hub=True)
     assert split_requests["distinct"] == alone_requests["distinct"]
+
+
+# Counts, in each process, pytest's rescans of every report for a failure's teardown sections
+# (the FAILURES section does one per failure), and writes them out when the process ends.
+RESCAN_PROBE = """
+import json, os
+
+import pytest
+
+rescans = []
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's terminal plugin is registered
+def pytest_configure(config):
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    original = reporter._get_teardown_reports
+
+    def counted(node_id):
+        rescans.append(node_id)
+        return original(node_id)
+
+    reporter._get_teardown_reports = counted
+
+
+def pytest_unconfigure(config):
+    who = getattr(config, "workerinput", {}).get("workerid", "controller")
+    with open(os.path.join(os.environ["RESCAN_PROBE_DIR"], who + ".json"), "w") as out:
+        json.dump(len(rescans), out)
+"""
+
+
+def test_workers_skip_the_failures_section_nobody_sees(counting_server, tmp_path):
+    """A worker's terminal goes nowhere; its FAILURES section cost time quadratic in its share."""
+    (tmp_path / "probe").mkdir()
+    (tmp_path / "probe" / "rescan_probe.py").write_text(RESCAN_PROBE)
+    (tmp_path / "counts").mkdir()
+    (tmp_path / "run").mkdir()
+    # --tb=short: the user asks for pytest's FAILURES section, which the controller then writes.
+    completed, results, _ = sweep(
+        counting_server, tmp_path / "run", "-n", "2", "--tb=short", "-p", "rescan_probe",
+        env_extra={"PYTHONPATH": str(tmp_path / "probe"), "RESCAN_PROBE_DIR": str(tmp_path / "counts")},
+    )
+    assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr[-3000:]
+    counts = {path.stem: json.loads(path.read_text()) for path in (tmp_path / "counts").glob("*.json")}
+    failures = sum(r["outcome"] == "failed" for r in results["results"])
+    assert failures > 0
+    assert "= FAILURES =" in completed.stdout
+    assert counts == {"controller": failures, "gw0": 0, "gw1": 0}
 
 
 def test_each_test_goes_to_the_worker_that_owns_its_account():
