@@ -219,6 +219,53 @@ def test_framework_matrix_covers_and_admits_gaps(demo_pack):
     assert matrix["soc2"]["requirements_covered"] == sum(1 for row in rows.values() if row["controls"])
 
 
+def test_framework_matrix_counts_each_requirements_results_in_run_order():
+    """Outcomes per requirement and per account, in the order the run reached them, for controls
+    that share requirements and results that interleave controls and accounts."""
+    import random
+    from types import SimpleNamespace
+
+    from rootguard.frameworks import framework_matrix, load_catalogs
+
+    catalogs = load_catalogs()
+    soc2, iso = list(catalogs["soc2"].requirements), list(catalogs["iso27001"].requirements)
+    controls = [
+        SimpleNamespace(id="c-a", frameworks={"soc2": (soc2[0], soc2[1]), "iso27001": (iso[0],)}),
+        SimpleNamespace(id="c-b", frameworks={"soc2": (soc2[1],)}),
+        SimpleNamespace(id="c-c", frameworks={"iso27001": (iso[0], iso[2])}),
+        SimpleNamespace(id="c-d", frameworks={}),
+    ]
+    draw = random.Random(7)
+    results = [
+        SimpleNamespace(control=draw.choice(controls), account_id=draw.choice(["111111111111", "222222222222", "333333333333"]),
+                        outcome=draw.choice(["passed", "failed", "error", "skipped", "waived"]))
+        for _ in range(400)
+    ]
+
+    def expected_row(key, requirement):
+        mapped = sorted(c.id for c in controls if requirement in c.frameworks.get(key, ()))
+        counts, per_account = {}, {}
+        for r in results:
+            if r.control.id in mapped:
+                counts[r.outcome] = counts.get(r.outcome, 0) + 1
+                tally = per_account.setdefault(r.account_id, {})
+                tally[r.outcome] = tally.get(r.outcome, 0) + 1
+        return mapped, counts, per_account
+
+    matrix = framework_matrix(results, catalogs)
+    for key in ("soc2", "iso27001", "securityhub"):
+        for row in matrix[key]["requirements"]:
+            mapped, counts, per_account = expected_row(key, row["id"])
+            # Compared as JSON text: the order of keys is the order the run reached them.
+            assert (row["controls"], json.dumps(row["counts"]), json.dumps(row["accounts"])) == (
+                mapped, json.dumps(counts), json.dumps(per_account)
+            ), row["id"]
+    rows = {row["id"]: row for row in matrix["soc2"]["requirements"]}
+    assert rows[soc2[1]]["controls"] == ["c-a", "c-b"]
+    assert sum(rows[soc2[1]]["counts"].values()) == sum(r.control.id in ("c-a", "c-b") for r in results)
+    assert matrix["soc2"]["requirements_covered"] == 2 and matrix["iso27001"]["requirements_covered"] == 2
+
+
 def test_framework_option_selects_mapped_controls(pytester):
     pack = pytester.path / "pack"
     _, data = run_demo(pytester, pack, "--framework", "cis-v3")
