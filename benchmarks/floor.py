@@ -177,11 +177,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "floor.json", help="where to write the figures")
     args = parser.parse_args(argv)
 
-    given = (args.tests_per_account, args.requests_per_account, args.server_ms_per_request)
-    counts = {"source": "command line"} if all(v is not None for v in given) else counts_from(args.results)
-    for key, value in zip(("tests_per_account", "requests_per_account", "server_ms_per_request"), given):
-        if value is not None:
-            counts[key] = value
+    given = {"tests_per_account": args.tests_per_account, "requests_per_account": args.requests_per_account,
+             "server_ms_per_request": args.server_ms_per_request}
+    overridden = {key: value for key, value in given.items() if value is not None}
+    if len(overridden) == len(given):
+        counts = {"source": "command line"}
+    else:
+        counts = counts_from(args.results)
+        if overridden:
+            counts["source"] += ", with " + ", ".join(overridden) + " from the command line"
+    counts.update(overridden)
     cores = os.cpu_count() or 1
     n, tests, requests = args.accounts, counts["tests_per_account"], counts["requests_per_account"]
 
