@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 import pytest
 
-from rootguard.facts import REGISTRY, FactKey
+from rootguard.facts import REGISTRY, FactKey, Unreadable
+from rootguard.errors import FactError
 
 SEVERITIES = ("low", "medium", "high", "critical")
 FRAMEWORKS = ("soc2", "iso27001", "cis-v3", "cis-v5", "securityhub")
@@ -122,9 +123,22 @@ class Target:
         self.used.append((self._store, key))
         return self._store.get_by_key(key)
 
+    def attempt(self, name: str, region: str | None = None, **params) -> Any:
+        """Like fact(), but what AWS would not give comes back as an `Unreadable` (see rootguard.partial)."""
+        try:
+            return self.fact(name, region, **params)
+        except FactError as exc:
+            return Unreadable(exc)
+
+    @property
+    def partition(self) -> str:
+        """The account's AWS partition (aws, aws-us-gov, aws-cn), from its caller identity."""
+        arn = self.fact("sts.caller_identity")["Arn"]
+        return arn.split(":")[1]
+
     def other_account(self, account_id: str) -> "Target | None":
-        """Another account of this run (where an organization trail's log group lives), or None."""
-        store = self._run.stores.get(account_id)
+        """Another account this run can read (where an organization trail's log group lives), or None."""
+        store = self._store.peer(account_id)
         if store is None:
             return None
         other = Target(store.account, store, self._run, self.region)

@@ -240,8 +240,9 @@ class Run:
         # fetched once, through the hub's own account: its store if judged, else one of its own.
         hub_id = self.caller["Account"]
         self.hub_store = self.stores.get(hub_id) or self._store(Account(id=hub_id, name="hub", source="hub"))
-        for store in self.stores.values():
+        for store in {*self.stores.values(), self.hub_store}:
             store.hub_store = self.hub_store
+            store.peers = self.stores.get
         self._describe_environment()
 
     def _store(self, account: Account) -> FactStore:

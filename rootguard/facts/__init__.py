@@ -5,6 +5,12 @@ evidence) or a reading of other facts (a derived fact, such as the root user's
 credentials). Controls ask for facts by name and never build boto3 clients.
 Any failure, including a response of a shape rootguard does not expect, is kept
 as a `FactError`, so the control that needs it ends as `error`, never `passed`.
+
+Facts are cut at the grain of the verdicts: one trail's status, one topic's
+subscribers, one budget's alerts. A reading that spans several of them asks for
+each with `attempt`, which hands back an `Unreadable` in place of what AWS would
+not give, so that one refused piece makes `error` only of the verdicts it could
+change (DESIGN.md, "Judging from partial evidence").
 """
 
 from __future__ import annotations
@@ -20,6 +26,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rootguard.errors import FactError, UnexpectedResponse
 
 FactKey = tuple  # (name, region, ((param, value), ...))
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A piece of evidence AWS would not give (refused, throttled, answered oddly), where a value should be.
+
+    It decides nothing: a verdict it could change is `error`, one that what was read
+    already proves stands and names it.
+    """
+
+    error: FactError
+
+    def __str__(self) -> str:
+        return str(self.error)
 
 
 @dataclass(frozen=True)
@@ -98,14 +118,29 @@ class FactContext:
         self.result.depends_on.append((self.store, key))
         return self.store.get_by_key(key)
 
+    def attempt(self, name: str, region: str | None = None, **params) -> Any:
+        """Like fact(), but a fact AWS would not give comes back as an `Unreadable` instead of raising."""
+        try:
+            return self.fact(name, region, **params)
+        except FactError as exc:
+            return Unreadable(exc)
+
     def hub_fact(self, name: str, region: str | None = None, **params) -> Any:
         """A fact read with the hub's credentials (the organization's management view), cached there."""
         hub = self.store.hub_store
         if hub is None:
             raise FactError(f"{name}: needs the hub's view of the organization, which this run does not have", code="NoHub")
-        key = hub.key_for(name, region, params)
-        self.result.depends_on.append((hub, key))
-        return hub.get_by_key(key)
+        return self.fact_of(hub, name, region, **params)
+
+    def fact_of(self, store: "FactStore", name: str, region: str | None = None, **params) -> Any:
+        """A fact of another account of the run (where a resource this account uses lives), cached there."""
+        key = store.key_for(name, region, params)
+        self.result.depends_on.append((store, key))
+        return store.get_by_key(key)
+
+    def peer(self, account_id: str) -> "FactStore | None":
+        """The store of another account this run can read: one it judges, or the hub's own account."""
+        return self.store.peer(account_id)
 
     def _client(self, record: CallRecord, service: str, region: str):
         if self.store.stopping.is_set():
@@ -240,6 +275,8 @@ class FactStore:
         self._results: dict[FactKey, FactResult] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self.hub_store: "FactStore | None" = None  # set by the run: facts only the hub can read
+        # Set by the run: the store of another account it can read (judged, or the hub's), or None.
+        self.peers: Callable[[str], "FactStore | None"] | None = None
         self.stopping = threading.Event()  # set by the run when interrupted; shared by all stores
         # Called with (store, result) once per fact that made AWS calls, as soon as it is known,
         # in the thread that fetched it (the run writes its evidence there).
@@ -317,6 +354,16 @@ class FactStore:
         """The account's caller identity if it has been fetched and answered; None otherwise (never fetches)."""
         known = self.known(self.key_for("sts.caller_identity", None, {}))
         return known.value if known is not None and known.error is None else None
+
+    def peer(self, account_id: str) -> "FactStore | None":
+        if account_id == self.account.id:
+            return self
+        if self.peers is not None:
+            found = self.peers(account_id)
+            if found is not None:
+                return found
+        hub = self.hub_store
+        return hub if hub is not None and hub.account.id == account_id else None
 
     def regions(self) -> tuple[str, ...]:
         if self._regions == "all":
