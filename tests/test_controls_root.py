@@ -17,8 +17,8 @@ KEYS_ONLY = "password: false\nmfa: none\naccess_keys: [{active: true, created: {
         (HARDWARE, "passed", "root has MFA"),
         (VIRTUAL, "passed", "root has MFA"),
         (NO_CREDENTIALS, "passed", "no password and no access keys"),
-        (NO_MFA, "failed", "root user has no MFA"),
-        (KEYS_ONLY, "failed", "root user has no MFA"),
+        (NO_MFA, "failed", "root user has a password and no MFA"),
+        (KEYS_ONLY, "failed", "root user has an access key and no MFA"),
     ],
     ids=["hardware", "virtual", "no-credentials", "no-mfa", "keys-but-no-mfa"],
 )
@@ -50,14 +50,21 @@ def test_root_hardware_mfa(judge, root, outcome, says):
     [
         ("[]", "passed", "root has no access keys"),
         ("[{active: true, created: {days_ago: 10}}]", "failed", "1 access key(s): access_key_1 (active)"),
-        ("[{active: false, created: {days_ago: 10}}]", "failed", "1 access key(s): access_key_1 (inactive)"),
+        # AWS writes N/A in the rotation column of a key that is not active: an inactive key never
+        # used shows only in GetAccountSummary, one used shows through its last use.
+        ("[{active: false, created: {days_ago: 10}}]", "failed", "GetAccountSummary reports AccountAccessKeysPresent = 1"),
         (
-            "[{active: true, created: {days_ago: 10}}, {active: false, created: {days_ago: 5}}]",
+            "[{active: false, created: {days_ago: 10}, last_used: {days_ago: 2}}]",
             "failed",
-            "2 access key(s): access_key_1 (active), access_key_2 (inactive)",
+            "1 access key(s): access_key_1 (inactive, last used ",
+        ),
+        (
+            "[{active: true, created: {days_ago: 10}}, {active: false, created: {days_ago: 5}, last_used: {days_ago: 4}}]",
+            "failed",
+            "2 access key(s): access_key_1 (active), access_key_2 (inactive, last used ",
         ),
     ],
-    ids=["none", "active", "inactive", "two"],
+    ids=["none", "active", "inactive", "inactive-used", "two"],
 )
 def test_root_access_keys(judge, keys, outcome, says):
     verdicts = judge(hub(root=f"access_keys: {keys}\n"), "root-access-keys")
@@ -77,10 +84,16 @@ def test_root_access_keys(judge, keys, outcome, says):
             "failed",
             "access key 1 used on",
         ),
+        (
+            "access_keys: [{active: false, created: {days_ago: 400}, last_used: {days_ago: 1}}]\n",
+            "",
+            "failed",
+            "access key 1 used on",
+        ),
         ("password_last_used: {days_ago: 10}\n", "params:\n  root_recent_use_days: 5\n", "passed", "more than 5 days ago"),
         ("password_last_used: {days_ago: 10}\n", "params:\n  root_recent_use_days: 30\n", "failed", "within the last 30 days"),
     ],
-    ids=["never", "long-ago", "password-recently", "key-recently", "param-shorter-window", "param-longer-window"],
+    ids=["never", "long-ago", "password-recently", "key-recently", "inactive-key-recently", "param-shorter-window", "param-longer-window"],
 )
 def test_root_recent_use(judge, root, extra, outcome, says):
     verdicts = judge(hub(root=root), "root-recent-use", profile_extra=extra)

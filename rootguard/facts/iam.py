@@ -87,26 +87,32 @@ class RootAccessKey:
 
 
 @dataclass(frozen=True)
-class RootUser:
-    """The root user's credentials, from the live account summary and the credential report."""
+class RootReport:
+    """The root user's row of the credential report: MFA, the password's and keys' last use.
+
+    The report is at most four hours old. AWS writes `not_supported` in root's
+    password_enabled column, so whether root has a password is GetAccountSummary's to say.
+    """
 
     arn: str
-    password_present: bool
-    mfa_enabled: bool
-    access_keys_present: bool
-    report_mfa_active: bool
-    report_generated_at: dt.datetime
+    generated_at: dt.datetime
+    mfa_active: bool
     password_last_used: dt.datetime | None
-    access_keys: tuple[RootAccessKey, ...]
-
-    @property
-    def has_credentials(self) -> bool:
-        return self.password_present or self.access_keys_present or bool(self.access_keys)
+    access_keys: tuple[RootAccessKey, ...]  # every key slot the row shows a trace of
 
     @property
     def last_used(self) -> list[tuple[str, dt.datetime]]:
         uses = [("password", self.password_last_used)] + [(f"access key {k.slot}", k.last_used) for k in self.access_keys]
         return [(what, when) for what, when in uses if when is not None]
+
+
+@dataclass(frozen=True)
+class RootSummary:
+    """What GetAccountSummary says of the root user, live."""
+
+    password_present: bool | None  # None: the response has no AccountPasswordPresent (in the API since November 2024)
+    mfa_enabled: bool
+    access_keys_present: bool
 
 
 def _report_date(row: dict, column: str) -> dt.datetime | None:
@@ -125,11 +131,10 @@ def _summary_flag(summary: dict, key: str) -> bool:
     return value == 1
 
 
-@fact("iam.root")
-def root_user(ctx) -> RootUser:
-    """The root user's password, MFA and access keys (credential report + account summary)."""
+@fact("iam.root_report")
+def root_report(ctx) -> RootReport:
+    """The root user's row of the credential report: MFA, password use and access keys."""
     report = ctx.fact("iam.credential_report")
-    summary = ctx.fact("iam.account_summary")
     rows = [row for row in report["rows"] if row.get("user") == ROOT_ROW]
     if len(rows) != 1:
         raise UnexpectedResponse(f"{REPORT_ACTION}: expected one {ROOT_ROW} row, found {len(rows)}", action=REPORT_ACTION)
@@ -138,18 +143,32 @@ def root_user(ctx) -> RootUser:
     for slot in (1, 2):
         active = flag(row.get(f"access_key_{slot}_active"), f"root access_key_{slot}_active", REPORT_ACTION)
         rotated = _report_date(row, f"access_key_{slot}_last_rotated")
-        # An inactive key still exists; the report shows it through its rotation date.
-        if active or rotated is not None:
-            keys.append(RootAccessKey(slot, active, rotated, _report_date(row, f"access_key_{slot}_last_used_date")))
-    return RootUser(
-        arn=str(row.get("arn", f"arn:aws:iam::{ctx.account.id}:root")),
-        password_present=_summary_flag(summary, "AccountPasswordPresent"),
-        mfa_enabled=_summary_flag(summary, "AccountMFAEnabled"),
-        access_keys_present=_summary_flag(summary, "AccountAccessKeysPresent"),
-        report_mfa_active=flag(row.get("mfa_active"), "root mfa_active", REPORT_ACTION),
-        report_generated_at=report["generated_at"],
+        used = _report_date(row, f"access_key_{slot}_last_used_date")
+        # AWS writes N/A in last_rotated for a key that is not active, while its last use stays:
+        # an inactive key shows only through that use, and the use is root's all the same.
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_getting-report.html
+        if active or rotated is not None or used is not None:
+            keys.append(RootAccessKey(slot, active, rotated, used))
+    return RootReport(
+        arn=need(row, "arn", str, REPORT_ACTION),
+        generated_at=report["generated_at"],
+        mfa_active=flag(row.get("mfa_active"), "root mfa_active", REPORT_ACTION),
         password_last_used=_report_date(row, "password_last_used"),
         access_keys=tuple(keys),
+    )
+
+
+@fact("iam.root_summary")
+def root_summary(ctx) -> RootSummary:
+    """What GetAccountSummary says of root: password, MFA and access keys, live."""
+    summary = ctx.fact("iam.account_summary")
+    # AccountPasswordPresent came to the API in November 2024; AWS's own example response
+    # (https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetAccountSummary.html) lacks it.
+    password = _summary_flag(summary, "AccountPasswordPresent") if "AccountPasswordPresent" in summary else None
+    return RootSummary(
+        password_present=password,
+        mfa_enabled=_summary_flag(summary, "AccountMFAEnabled"),
+        access_keys_present=_summary_flag(summary, "AccountAccessKeysPresent"),
     )
 
 
