@@ -28,6 +28,8 @@ SEVERITIES = ("low", "medium", "high", "critical")
 PARAM_DEFAULTS: dict[str, Any] = {
     "root_recent_use_days": 90,
     "cloudwatch_delivery_max_hours": 24,
+    # signin-failure-alarm: the alarm fires on at most this many failed sign-ins in one period.
+    "signin_failure_events": 5,
     "min_password_length": 14,
     "log_retention_days": 365,
     "require_mfa_delete": False,

@@ -8,10 +8,19 @@ names the account to add, instead of failing on what it cannot read from here.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rootguard.controls import Target
 from rootguard.facts.cloudtrail import Trail
+from rootguard.partial import Gaps
+
+
+def logging_trails(account: Target, trails: list[Trail], gaps: Gaps) -> list[Trail]:
+    """The trails among `trails` that are logging; one whose status could not be read goes to `gaps`."""
+    found = []
+    for trail in trails:
+        status = gaps.read(account.attempt("cloudtrail.status", trail=trail.arn), f"the status of {trail.describe()}")
+        if status is not None and status.logging:
+            found.append(trail)
+    return found
 
 
 def where(holder: Target, account: Target) -> str:
@@ -26,32 +35,30 @@ def log_group_holder(account: Target, trail: Trail) -> Target | None:
     return account.other_account(trail.log_group_account)
 
 
-def bucket_holder(account: Target, trail: Trail, fact: str) -> tuple[Target | None, Any, str]:
-    """Find the trail's S3 bucket among the buckets `fact` describes (bucket name -> what it says).
+def bucket_holder(account: Target, trail: Trail, gaps: Gaps) -> tuple[Target | None, str]:
+    """The account holding the trail's S3 bucket, or None and why it cannot be judged here.
 
-    A bucket name does not say which account owns it, so look in the account judged,
-    then in the trail's owner (an organization trail's management account). Returns
-    (holder, what `fact` says there, "") or (None, None, why it cannot be judged here).
+    A bucket name does not say which account owns it, so look in the account judged (its
+    ListBuckets), then in the trail's owner (an organization trail's management account).
+    When the owner's listing cannot be read, that goes to `gaps` and the reason is empty.
     """
     bucket = trail.s3_bucket
-    held = account.fact(fact)
-    if bucket in held:
-        return account, held[bucket], ""
+    if bucket in account.fact("s3.bucket_names"):
+        return account, ""
     if trail.owner_account == account.id:
-        return None, None, (
+        return None, (
             f"S3 bucket {bucket} of {trail.describe()} is not in this account, and a bucket name does not say "
             "which account holds it"
         )
     owner = account.other_account(trail.owner_account)
     if owner is None:
-        return None, None, (
+        return None, (
             f"S3 bucket {bucket} of {trail.describe()} is not in this account; the trail belongs to "
             f"account {trail.owner_account}, which this run does not include"
         )
-    held = owner.fact(fact)
+    held = gaps.read(owner.attempt("s3.bucket_names"), f"the buckets of account {owner.label}")
+    if held is None:
+        return None, ""
     if bucket in held:
-        return owner, held[bucket], ""
-    return None, None, (
-        f"S3 bucket {bucket} of {trail.describe()} is in neither this account nor the trail's "
-        f"account {owner.label}"
-    )
+        return owner, ""
+    return None, f"S3 bucket {bucket} of {trail.describe()} is in neither this account nor the trail's account {owner.label}"

@@ -81,7 +81,9 @@ def judge(pytester: pytest.Pytester):
         scenario_path.write_text(scenario_text)
         profile_path = pytester.path / "profile.yaml"
         profile_path.write_text(profile_for(scenario_path, scenario_text, regions, profile_extra))
-        pack = pytester.path / "pack"
+        # A pack of its own per run: a test may judge twice, and a pack is never written over.
+        runs = sorted(pytester.path.glob("pack*"))
+        pack = pytester.path / ("pack" if not runs else f"pack-{len(runs)}")
         selection = ["-k", "test_" + control.replace("-", "_")] if control else []
         result = pytester.runpytest(
             str(REPO / "tests_compliance"), "--profile", str(profile_path), "--report-dir", str(pack), *selection, *args

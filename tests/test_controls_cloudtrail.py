@@ -145,3 +145,28 @@ def test_cloudtrail_cloudwatch_logs(judge, trails, extra, outcome, says):
     verdicts = judge(hub(trails=trails), "cloudtrail-cloudwatch-logs", profile_extra=extra)
     assert verdicts.outcome("cloudtrail-cloudwatch-logs") == outcome
     assert says in verdicts.message("cloudtrail-cloudwatch-logs")
+
+
+def test_member_reads_its_organization_trail_in_the_management_account(judge):
+    """AWS refuses a member its organization trail's status and selectors; they are read where the trail lives."""
+    verdicts = judge(ORG_TRAIL, "cloudtrail-multi-region")
+    entry = verdicts.entry("cloudtrail-multi-region", "member")
+    assert entry["outcome"] == "passed"
+    owner_files = [path for path in entry["evidence"] if path.startswith("evidence/123456789012/cloudtrail.")]
+    assert any("trail_status" in path for path in owner_files) and any("event_selectors" in path for path in owner_files)
+    assert not [path for path in entry["evidence"] if path.startswith(f"evidence/{MEMBER}/") and ("trail_status" in path or "event_selectors" in path)]
+
+
+DELEGATED = "210000000090"
+DELEGATED_HUB = f"credentials:\n  role_arn: arn:aws:iam::{DELEGATED}:role/OrganizationAccountAccessRole\n"
+
+
+def test_organization_trail_out_of_reach_errors_only_what_needs_its_status_naming_the_account(judge):
+    """A hub in another member cannot read the management account: the member's own view is refused."""
+    scenario = ORG_TRAIL + f'  - {{id: "{DELEGATED}", name: delegated}}\n'
+    verdicts = judge(scenario, args=("-k", "cloudtrail", "--account", MEMBER), profile_extra=DELEGATED_HUB)
+    for control in ("cloudtrail-multi-region", "cloudtrail-log-validation", "cloudtrail-cloudwatch-logs"):
+        entry = verdicts.entry(control, "member")
+        assert entry["outcome"] == "error", entry["message"]
+        assert "failed: CloudTrailARNInvalidException: AccountID in ARN is wrong" in entry["message"]
+        assert "belongs to account 123456789012, which this run cannot read: add account 123456789012 to the profile" in entry["message"]

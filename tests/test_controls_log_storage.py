@@ -133,13 +133,30 @@ def test_member_judged_where_the_organization_trail_keeps_its_logs(judge, scenar
     assert says in verdicts.message(control, "member")
 
 
-def test_member_alone_is_skipped_naming_the_account_that_holds_the_logs(judge):
+def test_member_alone_is_judged_where_the_hub_keeps_the_logs(judge):
+    """Judging the member alone, its organization trail's stores are read in the management account, the hub's own."""
     verdicts = judge(PRIVATE_ORG_BUCKET, args=("-k", "bucket or retention", "--account", MEMBER))
+    for control in STORAGE_CONTROLS:
+        assert verdicts.outcome(control, "member") == "passed"
+        assert "(in account hub (123456789012))" in verdicts.message(control, "member")
+
+
+DELEGATED = "210000000042"
+DELEGATED_HUB = f"credentials:\n  role_arn: arn:aws:iam::{DELEGATED}:role/OrganizationAccountAccessRole\n"
+
+
+def test_member_alone_is_skipped_when_the_run_cannot_read_the_account_holding_the_logs(judge):
+    """With a hub in another member (a delegated administrator), the management account is out of reach."""
+    scenario = PRIVATE_ORG_BUCKET + f'  - {{id: "{DELEGATED}", name: delegated}}\n'
+    verdicts = judge(scenario, args=("-k", "bucket or retention", "--account", MEMBER), profile_extra=DELEGATED_HUB)
     for control in ("cloudtrail-bucket-private", "cloudtrail-bucket-versioning"):
         assert verdicts.outcome(control, "member") == "skipped"
         assert (
             "S3 bucket org-logs-bucket of organization trail org-trail (us-east-1) is not in this account; the trail belongs to "
             "account 123456789012, which this run does not include"
         ) in verdicts.message(control, "member")
-    assert verdicts.outcome("log-retention", "member") == "skipped"
-    assert "the log group of organization trail org-trail (us-east-1) is in account 123456789012" in verdicts.message("log-retention", "member")
+    # log-retention needs the trail to be logging, which only the trail's own account can say.
+    assert verdicts.outcome("log-retention", "member") == "error"
+    message = verdicts.message("log-retention", "member")
+    assert "cloudtrail:GetTrailStatus failed: CloudTrailARNInvalidException" in message
+    assert "add account 123456789012 to the profile" in message

@@ -38,14 +38,14 @@ SIGNIN = accounts(
 @pytest.mark.parametrize(
     "account, outcome, says",
     [
-        ("hub", "passed", "filter signin on log group trail-logs feeds alarm signin, which notifies alerts with 1 confirmed subscription(s) (email)"),
-        ("member", "passed", "feeds alarm signin, which notifies alerts with 1 confirmed subscription(s) (email) (in account hub (123456789012))"),
+        ("hub", "passed", "filter signin on log group trail-logs feeds alarm signin, which goes to ALARM on one event (Sum >= 1, 1 per event) and notifies alerts with 1 confirmed subscription(s) (email)"),
+        ("member", "passed", "and notifies alerts with 1 confirmed subscription(s) (email) (in account hub (123456789012))"),
         ("equivalent", "passed", "filter signin on log group trail-logs feeds alarm signin"),
         ("root-filter-only", "failed", "no metric filter on log group trail-logs matches failed console sign-ins"),
         ("any-login", "failed", "no metric filter on log group trail-logs matches failed console sign-ins"),
         ("no-alarm", "failed", "filter signin on trail-logs feeds metric CISBenchmark/SigninFailures, but no alarm watches it"),
         ("pending", "failed", "alarm signin notifies topic alerts, which has no confirmed subscription (1 pending confirmation)"),
-        ("no-log-group", "failed", "no multi-region logging trail delivers to CloudWatch Logs, so no metric filter can watch sign-ins"),
+        ("no-log-group", "failed", "no multi-region logging trail delivers to CloudWatch Logs, so no metric filter can watch failed console sign-ins"),
     ],
     ids=["cis-pattern", "member-through-organization-trail", "equivalent-pattern", "root-filter-only", "any-console-login",
          "no-alarm-on-metric", "pending-subscription", "no-log-group"],
@@ -56,7 +56,7 @@ def test_signin_failure_alarm(judge, account, outcome, says):
     assert says in verdicts.message("signin-failure-alarm", account)
 
 
-def test_signin_failure_alarm_member_alone_is_skipped(judge):
+def test_signin_failure_alarm_member_alone_is_judged_through_the_hub(judge):
     verdicts = judge(SIGNIN, "signin-failure-alarm", args=("--account", MEMBER))
-    assert verdicts.outcome("signin-failure-alarm", "member") == "skipped"
-    assert "the log group of organization trail main (us-east-1) is in account 123456789012" in verdicts.message("signin-failure-alarm", "member")
+    assert verdicts.outcome("signin-failure-alarm", "member") == "passed"
+    assert "(in account hub (123456789012))" in verdicts.message("signin-failure-alarm", "member")

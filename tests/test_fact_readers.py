@@ -59,10 +59,12 @@ def test_selectors_of_unexpected_shape(response):
 
 def test_alarm_and_subscription_readers():
     alarm = read_alarm(
-        {"AlarmName": "a", "Namespace": "CIS", "MetricName": "Root", "ActionsEnabled": True,
+        {"AlarmName": "a", "Namespace": "CIS", "MetricName": "Root", "ActionsEnabled": True, "Statistic": "Sum",
+         "Threshold": 1.0, "ComparisonOperator": "GreaterThanOrEqualToThreshold", "EvaluationPeriods": 1,
          "AlarmActions": ["arn:aws:sns:us-east-1:123456789012:t", "arn:aws:automate:us-east-1:ec2:stop"]}
     )
     assert alarm.topics == ("arn:aws:sns:us-east-1:123456789012:t",)
+    assert alarm.other_actions == ("arn:aws:automate:us-east-1:ec2:stop",)
     with pytest.raises(UnexpectedResponse):
         read_alarm({"AlarmName": "a", "ActionsEnabled": True})
     with pytest.raises(UnexpectedResponse):

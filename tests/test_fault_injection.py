@@ -6,8 +6,10 @@ evidence: each result lists its evidence files, each file the calls behind it, s
 controls and facts is kept by hand. What must hold, for every control and every fact it uses:
 
 - A persistent fault (AccessDenied, throttling, 5xx, connect timeout) on (account, action) makes
-  every result reading it `error`, the message naming the action and the error code
-  (ConnectTimeoutError for a timeout); every other result keeps its fault-free outcome.
+  every result reading it `error`, or leaves it at its fault-free outcome when what could be
+  read still proves that (another trail qualifies, an unset contact fails it anyway: DESIGN.md,
+  "Judging from partial evidence"); either way the message names the action and the error code
+  (ConnectTimeoutError for a timeout). Every other result keeps its fault-free outcome.
   Throttling, 5xx and timeouts are tried 9 times (the first attempt and 8 retries), unless
   botocore's retry quota for the client runs out first; AccessDenied once.
 - A transient fault (the first k <= 7 attempts of each call fail) is retried, k + 1 attempts in
@@ -18,8 +20,9 @@ controls and facts is kept by hand. What must hold, for every control and every 
   a trail without LatestCloudWatchLogsDeliveryTime never delivered). Nothing else: never
   `passed` or `skipped` where the fault-free run said otherwise, except for the dropped fields
   in ABSENT_MEANS_COMPLIANT, whose absence AWS documents as a compliant state.
-- So no result that reads a persistent fault is ever `passed`, and nothing that was not
-  `passed` without faults becomes `passed`.
+- So no result that reads a persistent fault is `passed` unless it was `passed` without faults
+  and says what it could not read, and nothing that was not `passed` without faults becomes
+  `passed`.
 
 sts:AssumeRole for an account is read by every result that reads anything of that account. The
 hub's own sts:GetCallerIdentity is never made to fail for good or answer oddly: without it no
@@ -344,8 +347,8 @@ def problems(base: Baseline, placements, accounts, run: dict, plan: faults.Fault
         where = f"{key[0]} on {key[1]}"
         if persistent:
             says = [p.says() for p in persistent] + [p.action for p in hits if not p.persistent]
-            if outcome != "error":
-                found.append(f"{where}: {outcome}, not error, under {persistent[0].describe()}")
+            if outcome not in ("error", before):
+                found.append(f"{where}: {before} became {outcome}, not error, under {persistent[0].describe()}")
             elif not any(text in message for text in says):
                 found.append(f"{where}: the message names none of {says}: {message}")
         elif hits:

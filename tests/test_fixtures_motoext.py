@@ -105,7 +105,8 @@ def assert_root_row(rows, account_id):
     assert root["access_key_1_last_used_region"] == "eu-west-1"
     assert root["access_key_1_last_used_service"] == "s3"
     assert root["access_key_2_active"] == "false"
-    assert root["access_key_2_last_rotated"] == "2024-04-06T12:00:00+00:00"
+    # AWS: N/A in last_rotated for a key that is not active.
+    assert root["access_key_2_last_rotated"] == "N/A"
     assert root["access_key_2_last_used_date"] == "N/A"
     assert root["access_key_2_last_used_region"] == "N/A"
     assert root["cert_1_active"] == "false"
@@ -223,8 +224,17 @@ def assert_member_sees_org_trail(endpoint_url, trail_arn):
             (trail_arn, "us-east-1", True)
         ]
     cloudtrail = client("cloudtrail", "us-east-1", endpoint_url, account=MEMBER)
-    assert cloudtrail.get_trail_status(Name=trail_arn)["IsLogging"] is True
-    selectors = cloudtrail.get_event_selectors(TrailName=trail_arn)
+    # As AWS does, the member is refused its organization trail's status and selectors by ARN.
+    for read in (lambda: cloudtrail.get_trail_status(Name=trail_arn), lambda: cloudtrail.get_event_selectors(TrailName=trail_arn)):
+        with pytest.raises(ClientError) as refused:
+            read()
+        assert refused.value.response["Error"]["Code"] == "CloudTrailARNInvalidException"
+        assert refused.value.response["Error"]["Message"] == (
+            f"AccountID in ARN is wrong, you can only access resources with AccountID {MEMBER}."
+        )
+    owner = client("cloudtrail", "us-east-1", endpoint_url)
+    assert owner.get_trail_status(Name=trail_arn)["IsLogging"] is True
+    selectors = owner.get_event_selectors(TrailName=trail_arn)
     assert selectors["TrailARN"] == trail_arn
     assert selectors["EventSelectors"][0]["ReadWriteType"] == "All"
     assert selectors["EventSelectors"][0]["IncludeManagementEvents"] is True
@@ -263,7 +273,7 @@ def test_single_region_organization_trail_shows_only_in_its_home_region():
     assert away.describe_trails(includeShadowTrails=True)["trailList"] == []
     with pytest.raises(ClientError) as error:
         away.get_event_selectors(TrailName=arn)
-    assert error.value.response["Error"]["Code"] == "TrailNotFoundException"
+    assert error.value.response["Error"]["Code"] == "CloudTrailARNInvalidException"
 
 
 @mock_aws
@@ -277,8 +287,9 @@ def test_trail_status_reports_cloudwatch_logs_delivery():
     assert cloudtrail.get_trail_status(Name=arn)["LatestCloudWatchLogsDeliveryTime"] == NOW - timedelta(
         hours=30
     )
-    member_status = client("cloudtrail", account=MEMBER).get_trail_status(Name=arn)
-    assert member_status["LatestCloudWatchLogsDeliveryTime"] == NOW - timedelta(hours=30)
+    with pytest.raises(ClientError) as refused:
+        client("cloudtrail", account=MEMBER).get_trail_status(Name=arn)
+    assert refused.value.response["Error"]["Code"] == "CloudTrailARNInvalidException"
 
 
 def assert_pending_subscription(endpoint_url):

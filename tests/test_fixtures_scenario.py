@@ -362,7 +362,9 @@ def evaluate_controls(account, regions, now):
             trails[trail["TrailARN"]] = trail
     logging = []
     for arn, trail in trails.items():
-        home = account.client("cloudtrail", trail["HomeRegion"])
+        # Read where the trail lives: AWS refuses a member its organization trail's status and selectors.
+        owner = arn.split(":")[4]
+        home = (account if owner == account.id else Account(owner, account.endpoint_url)).client("cloudtrail", trail["HomeRegion"])
         status = home.get_trail_status(Name=arn)
         if status["IsLogging"]:
             selectors = home.get_event_selectors(TrailName=arn)["EventSelectors"]
@@ -714,10 +716,14 @@ def test_member_sees_organization_trail_over_http():
         assert (
             trail["CloudWatchLogsLogGroupArn"] == "arn:aws:logs:us-east-1:123456789012:log-group:org-logs:*"
         )
-        status = member.get_trail_status(Name=trail["TrailARN"])
+        with pytest.raises(ClientError) as refused:
+            member.get_trail_status(Name=trail["TrailARN"])
+        assert refused.value.response["Error"]["Code"] == "CloudTrailARNInvalidException"
+        owner = Account(HUB, endpoint).client("cloudtrail")
+        status = owner.get_trail_status(Name=trail["TrailARN"])
         assert status["IsLogging"] is True
         assert status["LatestCloudWatchLogsDeliveryTime"] > datetime.now(timezone.utc) - timedelta(hours=2)
-        selectors = member.get_event_selectors(TrailName=trail["TrailARN"])["EventSelectors"]
+        selectors = owner.get_event_selectors(TrailName=trail["TrailARN"])["EventSelectors"]
         assert selectors == [
             {"ReadWriteType": "WriteOnly", "IncludeManagementEvents": True, "DataResources": []}
         ]

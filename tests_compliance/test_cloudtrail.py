@@ -3,6 +3,9 @@
 import datetime as dt
 
 from rootguard.controls import control, fail
+from rootguard.facts import Unreadable
+from rootguard.partial import Gaps
+from rootguard.trail_logs import logging_trails
 
 
 @control(
@@ -13,21 +16,36 @@ from rootguard.controls import control, fail
         the investigation of a root compromise starts from this log.""",
     remediation="""Create a multi-region trail (or an organization trail from the management account)
         recording All management events, and start logging: CloudTrail > Trails > Create trail.""",
-    facts=["cloudtrail.trails"],
+    facts=["cloudtrail.trails", "cloudtrail.statuses", "cloudtrail.all_management_events"],
     frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.15", "A.8.16"], "cis-v3": ["3.1"], "cis-v5": ["3.1"], "securityhub": ["CloudTrail.1"]},
 )
 def test_cloudtrail_multi_region(account):
-    multi = [t for t in account.fact("cloudtrail.trails") if t.multi_region]
-    good = [t for t in multi if t.logging and t.management_events.both]
-    if good:
-        account.passes_because(f"{good[0].describe()} is logging and records read and write management events")
-        return
-    if not multi:
+    listing = account.fact("cloudtrail.trails")
+    gaps, reasons = Gaps(), []
+    for trail in listing.multi_region:
+        status = account.attempt("cloudtrail.status", trail=trail.arn)
+        events = account.attempt("cloudtrail.management_events", trail=trail.arn)
+        logging = None if isinstance(status, Unreadable) else status.logging
+        recorded = None if isinstance(events, Unreadable) else events
+        if logging is False:
+            reasons.append(f"{trail.describe()}: not logging")
+        elif recorded is not None and not recorded.both:
+            reasons.append(f"{trail.describe()}: records {recorded.describe()}")
+        elif logging and recorded is not None:
+            account.passes_because(f"{trail.describe()} is logging and records read and write management events{gaps.note()}")
+            return
+        else:
+            gaps.read(status, f"the status of {trail.describe()}")
+            gaps.read(events, f"the event selectors of {trail.describe()}")
+    if gaps:
+        gaps.undecided("whether a multi-region trail logs read and write management events")
+    if not listing.multi_region:
         fail("no multi-region trail (own or organization trail) is visible; create one applying to all regions: CloudTrail > Trails > Create trail")
-    reasons = "; ".join(
-        f"{t.describe()}: {'not logging' if not t.logging else 'records ' + t.management_events.describe()}" for t in multi
+    fail(
+        f"no multi-region trail both logs and records read and write management events ({'; '.join(reasons)}); "
+        "start logging and record All management events"
     )
-    fail(f"no multi-region trail both logs and records read and write management events ({reasons}); start logging and record All management events")
+
 
 
 @control(
@@ -38,18 +56,31 @@ def test_cloudtrail_multi_region(account):
         or deleted after delivery, which an auditor relies on when the log is evidence.""",
     remediation="""Enable log file validation on each trail: CloudTrail > Trails > (trail) > Edit >
         Log file validation (aws cloudtrail update-trail --enable-log-file-validation).""",
-    facts=["cloudtrail.trails"],
+    facts=["cloudtrail.trails", "cloudtrail.statuses"],
     frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.15", "A.5.28"], "cis-v3": ["3.2"], "cis-v5": ["3.2"], "securityhub": ["CloudTrail.4"]},
 )
 def test_cloudtrail_log_validation(account):
-    logging = [t for t in account.fact("cloudtrail.trails") if t.logging]
+    listing = account.fact("cloudtrail.trails")
+    gaps = Gaps()
+    # A trail that validates its files passes whatever its status; one that does not fails if it logs.
+    unvalidated = [t for t in listing.trails if not t.log_file_validation]
+    unvalidated_logging = logging_trails(account, unvalidated, gaps)
+    if unvalidated_logging:
+        names = ", ".join(t.describe() for t in unvalidated_logging)
+        fail(f"log file validation is off on {names}; enable it: CloudTrail > Trails > Edit > Log file validation{gaps.note()}")
+    for region, error in listing.unlisted:
+        gaps.add(f"the trails of {region}, where a trail without validation could log", error)
+    if gaps:
+        gaps.undecided("whether every logging trail validates its log files")
+    logging = logging_trails(account, [t for t in listing.trails if t.log_file_validation], gaps)
     if not logging:
+        if gaps:
+            gaps.undecided("whether any trail is logging")
         fail("no trail is logging for this account, so no log file is validated; create a multi-region trail with log file validation")
-    unvalidated = [t for t in logging if not t.log_file_validation]
-    if unvalidated:
-        names = ", ".join(t.describe() for t in unvalidated)
-        fail(f"log file validation is off on {names}; enable it: CloudTrail > Trails > Edit > Log file validation")
-    account.passes_because(f"all {len(logging)} logging trail(s) validate log files: {', '.join(t.describe() for t in logging)}")
+    account.passes_because(
+        f"all {len(logging)} logging trail(s) validate log files: {', '.join(t.describe() for t in logging)}{gaps.note()}"
+    )
+
 
 
 @control(
@@ -60,34 +91,38 @@ def test_cloudtrail_log_validation(account):
         there, or stopped delivering, leaves those alarms blind.""",
     remediation="""Configure the multi-region trail to send events to a CloudWatch Logs group with a role
         CloudTrail can assume, and fix any delivery error shown in the trail's status.""",
-    facts=["cloudtrail.trails"],
+    facts=["cloudtrail.trails", "cloudtrail.statuses"],
     frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.15", "A.8.16"], "securityhub": ["CloudTrail.5"]},
 )
 def test_cloudtrail_cloudwatch_logs(account):
     max_hours = account.params["cloudwatch_delivery_max_hours"]
-    candidates = [t for t in account.fact("cloudtrail.trails") if t.multi_region and t.logging]
-    if not candidates:
-        fail("no multi-region trail is logging, so nothing reaches CloudWatch Logs; create one and send it to a log group")
+    gaps = Gaps()
+    candidates = logging_trails(account, account.fact("cloudtrail.trails").multi_region, gaps)
     reasons = []
     for trail in candidates:
         if not trail.log_group_arn:
             reasons.append(f"{trail.describe()} sends no events to CloudWatch Logs")
             continue
-        delivered = trail.latest_cloudwatch_delivery
+        status = account.fact("cloudtrail.status", trail=trail.arn)
+        delivered = status.latest_cloudwatch_delivery
         if delivered is None:
-            error = f" (delivery error: {trail.cloudwatch_delivery_error})" if trail.cloudwatch_delivery_error else ""
+            error = f" (delivery error: {status.cloudwatch_delivery_error})" if status.cloudwatch_delivery_error else ""
             reasons.append(f"{trail.describe()} has never delivered to {trail.log_group_name}{error}")
             continue
         age = account.now - delivered
         if age < dt.timedelta(hours=max_hours):
             account.passes_because(
                 f"{trail.describe()} delivers to log group {trail.log_group_name}; last delivery {delivered:%Y-%m-%d %H:%M}Z "
-                f"({age.total_seconds() / 3600:.1f} h ago)"
+                f"({age.total_seconds() / 3600:.1f} h ago){gaps.note()}"
             )
             return
-        error = f", delivery error: {trail.cloudwatch_delivery_error}" if trail.cloudwatch_delivery_error else ""
+        error = f", delivery error: {status.cloudwatch_delivery_error}" if status.cloudwatch_delivery_error else ""
         reasons.append(
             f"{trail.describe()} last delivered to {trail.log_group_name} at {delivered:%Y-%m-%d %H:%M}Z "
             f"({age.total_seconds() / 3600:.0f} h ago, over {max_hours} h{error})"
         )
+    if gaps:
+        gaps.undecided("whether a multi-region trail delivers to CloudWatch Logs")
+    if not candidates:
+        fail("no multi-region trail is logging, so nothing reaches CloudWatch Logs; create one and send it to a log group")
     fail("; ".join(reasons) + "; configure CloudWatch Logs delivery on the trail and fix its delivery role")

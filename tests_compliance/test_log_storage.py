@@ -6,28 +6,37 @@ otherwise the outcome is `skipped`, naming that account.
 """
 
 from rootguard.controls import control, fail, not_applicable
-from rootguard.trail_logs import bucket_holder, log_group_holder, where
+from rootguard.facts import Unreadable
+from rootguard.partial import Gaps
+from rootguard.trail_logs import bucket_holder, log_group_holder, logging_trails, where
 
 
-def _multi_region_trails(account):
-    trails = [t for t in account.fact("cloudtrail.trails") if t.multi_region and t.s3_bucket]
+def _judge_buckets(account, fact, problems_of, fix: str) -> str:
+    """Judge each multi-region trail's bucket where it lives: fail, skip or error as it shows; else the pass text."""
+    trails = [t for t in account.fact("cloudtrail.trails").multi_region if t.s3_bucket]
     if not trails:
         fail("no multi-region trail is visible, so there is no CloudTrail log bucket to judge; create one (cloudtrail-multi-region)")
-    return trails
-
-
-def _judge_buckets(account, fact, problems_of):
-    """Judge each multi-region trail's bucket where it lives: (passes, failures, not judged)."""
+    gaps = Gaps()
     passes, failures, elsewhere = [], [], []
-    for trail in _multi_region_trails(account):
-        holder, bucket, why = bucket_holder(account, trail, fact)
+    for trail in trails:
+        holder, why = bucket_holder(account, trail, gaps)
         if holder is None:
-            elsewhere.append(why)
+            if why:
+                elsewhere.append(why)
             continue
-        problems = problems_of(bucket)
         text = f"bucket {trail.s3_bucket} of {trail.describe()}{where(holder, account)}"
+        state = gaps.read(holder.attempt(fact, region=trail.home_region, bucket=trail.s3_bucket), text)
+        if state is None:
+            continue
+        problems = problems_of(state)
         (failures if problems else passes).append(f"{text}: {'; '.join(problems)}" if problems else text)
-    return passes, failures, elsewhere
+    if failures:
+        fail("; ".join(failures) + f"; {fix}{gaps.note()}")
+    if gaps:
+        gaps.undecided("whether every multi-region trail's bucket is protected")
+    if elsewhere:
+        not_applicable("; ".join(elsewhere) + "; judge it in the account that holds it")
+    return "; ".join(passes)
 
 
 @control(
@@ -39,7 +48,7 @@ def _judge_buckets(account, fact, problems_of):
     remediation="""Turn on all four Block Public Access settings for the bucket or the whole account
         (S3 > Block Public Access settings), and remove public statements from its policy and public
         grants from its ACL.""",
-    facts=["cloudtrail.trails", "s3.trail_bucket_exposure"],
+    facts=["cloudtrail.trails", "s3.bucket_names", "s3.trail_bucket_exposure"],
     frameworks={"soc2": ["CC6.1", "CC6.6"], "iso27001": ["A.8.15", "A.5.33", "A.8.3"], "securityhub": ["CloudTrail.6"]},
 )
 def test_cloudtrail_bucket_private(account):
@@ -53,12 +62,11 @@ def test_cloudtrail_bucket_private(account):
             problems.append(f"its ACL grants {', '.join(exposure.public_grants)}")
         return problems
 
-    passes, failures, elsewhere = _judge_buckets(account, "s3.trail_bucket_exposure", problems_of)
-    if failures:
-        fail("; ".join(failures) + "; turn on all four Block Public Access settings and remove public policy statements and ACL grants")
-    if elsewhere:
-        not_applicable("; ".join(elsewhere) + "; judge it in the account that holds it")
-    account.passes_because("; ".join(passes) + ": all four Block Public Access settings on, no public policy or ACL grant")
+    passes = _judge_buckets(
+        account, "s3.bucket_exposure", problems_of,
+        "turn on all four Block Public Access settings and remove public policy statements and ACL grants",
+    )
+    account.passes_because(passes + ": all four Block Public Access settings on, no public policy or ACL grant")
 
 
 @control(
@@ -71,7 +79,7 @@ def test_cloudtrail_bucket_private(account):
     remediation="""Enable versioning on the bucket (S3 > bucket > Properties > Bucket Versioning), and
         where the profile requires it, MFA delete as the root user
         (aws s3api put-bucket-versioning --versioning-configuration Status=Enabled,MFADelete=Enabled --mfa ...).""",
-    facts=["cloudtrail.trails", "s3.trail_bucket_versioning"],
+    facts=["cloudtrail.trails", "s3.bucket_names", "s3.trail_bucket_versioning"],
     frameworks={"soc2": ["CC7.2", "A1.2"], "iso27001": ["A.8.15", "A.5.33", "A.8.13"], "securityhub": ["S3.14"]},
 )
 def test_cloudtrail_bucket_versioning(account):
@@ -85,12 +93,10 @@ def test_cloudtrail_bucket_versioning(account):
             problems.append("MFA delete is off (params.require_mfa_delete)")
         return problems
 
-    passes, failures, elsewhere = _judge_buckets(account, "s3.trail_bucket_versioning", problems_of)
-    if failures:
-        fail("; ".join(failures) + "; enable versioning" + (" and MFA delete" if require_mfa_delete else "") + " on the bucket")
-    if elsewhere:
-        not_applicable("; ".join(elsewhere) + "; judge it in the account that holds it")
-    account.passes_because("; ".join(passes) + ": versioning enabled" + (", MFA delete on" if require_mfa_delete else ""))
+    passes = _judge_buckets(
+        account, "s3.versioning", problems_of, "enable versioning" + (" and MFA delete" if require_mfa_delete else "") + " on the bucket"
+    )
+    account.passes_because(passes + ": versioning enabled" + (", MFA delete on" if require_mfa_delete else ""))
 
 
 @control(
@@ -101,30 +107,36 @@ def test_cloudtrail_bucket_versioning(account):
         investigations read events, and a short retention deletes them before anyone looks.""",
     remediation="""Set the log group's retention to at least the profile's log_retention_days (365 by
         default) or never expire: CloudWatch > Log groups > (group) > Actions > Edit retention setting.""",
-    facts=["cloudtrail.trails", "logs.trail_log_group_retention"],
+    facts=["cloudtrail.trails", "cloudtrail.statuses", "logs.trail_log_group_retention"],
     frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.15", "A.5.28", "A.5.33"], "securityhub": ["CloudWatch.16"]},
 )
 def test_log_retention(account):
     days = account.params["log_retention_days"]
-    trails = [t for t in account.fact("cloudtrail.trails") if t.multi_region and t.logging and t.log_group_arn]
-    if not trails:
-        fail("no multi-region logging trail delivers to CloudWatch Logs, so no log group keeps its events; configure one first")
+    gaps = Gaps()
+    trails = logging_trails(account, [t for t in account.fact("cloudtrail.trails").multi_region if t.log_group_arn], gaps)
     reasons, elsewhere = [], []
     for trail in trails:
         holder = log_group_holder(account, trail)
         if holder is None:
             elsewhere.append(f"the log group of {trail.describe()} is in account {trail.log_group_account}")
             continue
-        retention = holder.fact("logs.trail_log_group_retention").get(trail.log_group_arn)
         group = f"log group {trail.log_group_name} of {trail.describe()}{where(holder, account)}"
+        retention = holder.attempt("logs.retention", region=trail.log_group_region, log_group=trail.log_group_name)
+        if isinstance(retention, Unreadable):
+            gaps.add(group, retention.error)
+            continue
         if retention is None:
             reasons.append(f"{group} does not exist")
         elif retention.days is None or retention.days >= days:
             kept = "never expire" if retention.days is None else f"are kept {retention.days} days"
-            account.passes_because(f"events in {group} {kept} (at least {days} required)")
+            account.passes_because(f"events in {group} {kept} (at least {days} required){gaps.note()}")
             return
         else:
             reasons.append(f"{group} keeps events {retention.days} days, under {days}")
+    if gaps:
+        gaps.undecided(f"whether a trail's log group keeps events {days} days")
+    if not trails:
+        fail("no multi-region logging trail delivers to CloudWatch Logs, so no log group keeps its events; configure one first")
     if elsewhere and not reasons:
         not_applicable("; ".join(elsewhere) + ", which this run does not include; add that account to the profile to judge it")
     fail("; ".join(reasons + elsewhere) + f"; set its retention to at least {days} days: CloudWatch > Log groups > Edit retention")

@@ -2,11 +2,28 @@
 
 from rootguard.alerting import search_alarms
 from rootguard.controls import control, fail, not_applicable
+from rootguard.partial import Gaps
 from rootguard.patterns import matches_console_signin_failures, matches_root_usage
+from rootguard.trail_logs import logging_trails
+
+FACTS = ["cloudtrail.trails", "cloudtrail.statuses", "monitoring.log_group_watch"]
 
 
-def _watched_trails(account):
-    return [t for t in account.fact("cloudtrail.trails") if t.multi_region and t.logging and t.log_group_arn]
+def _judge(account, matches, event: str, most: int, fix: str) -> None:
+    """Pass on a working alarm chain on a multi-region logging trail's log group; else say why each breaks."""
+    gaps = Gaps()
+    trails = logging_trails(account, [t for t in account.fact("cloudtrail.trails").multi_region if t.log_group_arn], gaps)
+    search = search_alarms(account, trails, matches, event, most, gaps)
+    if search.found:
+        account.passes_because(search.found + gaps.note())
+        return
+    if gaps:
+        gaps.undecided(f"whether {event} reach someone")
+    if not trails:
+        fail(f"no multi-region logging trail delivers to CloudWatch Logs, so no metric filter can watch {event}; configure one first")
+    if search.elsewhere and not search.broken:
+        not_applicable("; ".join(search.elsewhere) + ", which this run does not include; add that account to the profile to judge it")
+    fail("; ".join(search.broken + search.elsewhere) + f"; {fix}")
 
 
 @control(
@@ -17,20 +34,11 @@ def _watched_trails(account):
         a page to a person, but only if the alarm notifies a topic someone has actually subscribed to.""",
     remediation="""On the multi-region trail's log group, add the CIS root-usage metric filter, a CloudWatch
         alarm on its metric (threshold >= 1) and an SNS topic with a confirmed email or pager subscription.""",
-    facts=["cloudtrail.trails", "monitoring.log_group_watch"],
+    facts=FACTS,
     frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.16", "A.8.15"], "cis-v3": ["4.3"], "cis-v5": ["4.3"], "securityhub": ["CloudWatch.1"]},
 )
 def test_root_usage_alarm(account):
-    trails = _watched_trails(account)
-    if not trails:
-        fail("no multi-region logging trail delivers to CloudWatch Logs, so no metric filter can watch root use; configure one first")
-    search = search_alarms(account, trails, matches_root_usage, "root use")
-    if search.found:
-        account.passes_because(search.found)
-        return
-    if search.elsewhere and not search.broken:
-        not_applicable("; ".join(search.elsewhere) + ", which this run does not include; add that account to the profile to judge it")
-    fail("; ".join(search.broken + search.elsewhere) + "; add the CIS root-usage filter, an alarm and a confirmed SNS subscription")
+    _judge(account, matches_root_usage, "root use", 1, "add the CIS root-usage filter, an alarm that fires on one event and a confirmed SNS subscription")
 
 
 @control(
@@ -42,20 +50,15 @@ def test_root_usage_alarm(account):
     remediation="""On the multi-region trail's log group, add the CIS metric filter for console
         authentication failures, a CloudWatch alarm on its metric and an SNS topic with a confirmed
         subscription.""",
-    facts=["cloudtrail.trails", "monitoring.log_group_watch"],
+    facts=FACTS,
     frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.16", "A.8.15"], "cis-v3": ["4.6"], "cis-v5": ["4.6"], "securityhub": ["CloudWatch.6"]},
 )
 def test_signin_failure_alarm(account):
-    trails = _watched_trails(account)
-    if not trails:
-        fail("no multi-region logging trail delivers to CloudWatch Logs, so no metric filter can watch sign-ins; configure one first")
-    search = search_alarms(account, trails, matches_console_signin_failures, "failed console sign-ins")
-    if search.found:
-        account.passes_because(search.found)
-        return
-    if search.elsewhere and not search.broken:
-        not_applicable("; ".join(search.elsewhere) + ", which this run does not include; add that account to the profile to judge it")
-    fail(
-        "; ".join(search.broken + search.elsewhere)
-        + "; add the CIS console sign-in failure filter, an alarm and a confirmed SNS subscription"
+    _judge(
+        account,
+        matches_console_signin_failures,
+        "failed console sign-ins",
+        account.params["signin_failure_events"],
+        f"add the CIS console sign-in failure filter, an alarm that fires on at most {account.params['signin_failure_events']} "
+        "failures in one period (params.signin_failure_events) and a confirmed SNS subscription",
     )

@@ -1,9 +1,13 @@
-"""CloudTrail facts: every trail that logs for the account, with its status and event selectors.
+"""CloudTrail facts: the trails that log for the account, and each trail's status and event selectors.
 
 Trails are listed in each profile region with shadow trails included, so a
 multi-region trail whose home region is outside the profile, and an
-organization trail owned by the management account, are both seen; status and
-selectors are read in the trail's home region by ARN.
+organization trail owned by the management account, are both seen. A trail's
+status and selectors are read by ARN in its home region, in the account that
+owns it: AWS refuses a member account's GetEventSelectors (and GetTrailStatus)
+on its organization trail's ARN with CloudTrailARNInvalidException, so an
+organization trail is read in its management account, through the run's view of
+that account, once for every member.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from rootguard.errors import UnexpectedResponse
-from rootguard.facts import fact
+from rootguard.errors import FactError, UnexpectedResponse
+from rootguard.facts import Unreadable, fact
 from rootguard.facts.shapes import maybe, need, timestamp
 
 DESCRIBE = "cloudtrail:DescribeTrails"
@@ -57,6 +61,8 @@ class ManagementEvents:
 
 @dataclass(frozen=True)
 class Trail:
+    """A trail as DescribeTrails shows it to the account; its status and selectors are facts of their own."""
+
     arn: str
     name: str
     home_region: str
@@ -66,10 +72,6 @@ class Trail:
     log_file_validation: bool
     log_group_arn: str | None
     s3_bucket: str | None
-    logging: bool
-    latest_cloudwatch_delivery: dt.datetime | None
-    cloudwatch_delivery_error: str | None
-    management_events: ManagementEvents
 
     @property
     def log_group_region(self) -> str | None:
@@ -89,6 +91,29 @@ class Trail:
     def describe(self) -> str:
         kind = "organization trail" if self.organization else ("multi-region trail" if self.multi_region else "trail")
         return f"{kind} {self.name} ({self.home_region})"
+
+
+@dataclass(frozen=True)
+class TrailListing:
+    """The trails the account's DescribeTrails showed, and the regions where it could not be read.
+
+    A multi-region trail shows in every region's listing, so one region read is enough to
+    know all of them; a single-region trail shows only in its own region.
+    """
+
+    trails: tuple[Trail, ...]
+    unlisted: tuple[tuple[str, FactError], ...] = ()  # (region, why DescribeTrails failed there)
+
+    @property
+    def multi_region(self) -> list[Trail]:
+        return [t for t in self.trails if t.multi_region]
+
+
+@dataclass(frozen=True)
+class TrailStatus:
+    logging: bool
+    latest_cloudwatch_delivery: dt.datetime | None
+    cloudwatch_delivery_error: str | None
 
 
 def read_management_events(response: dict) -> ManagementEvents:
@@ -126,33 +151,90 @@ def read_management_events(response: dict) -> ManagementEvents:
     return ManagementEvents(read=read, write=write)
 
 
+def read_trail(entry: dict) -> Trail:
+    arn = need(entry, "TrailARN", str, DESCRIBE)
+    return Trail(
+        arn=arn,
+        name=need(entry, "Name", str, DESCRIBE),
+        home_region=need(entry, "HomeRegion", str, DESCRIBE),
+        owner_account=arn.split(":")[4],
+        multi_region=need(entry, "IsMultiRegionTrail", bool, DESCRIBE),
+        organization=bool(maybe(entry, "IsOrganizationTrail", bool, DESCRIBE)),
+        log_file_validation=need(entry, "LogFileValidationEnabled", bool, DESCRIBE),
+        log_group_arn=maybe(entry, "CloudWatchLogsLogGroupArn", str, DESCRIBE),
+        s3_bucket=maybe(entry, "S3BucketName", str, DESCRIBE),
+    )
+
+
 @fact("cloudtrail.trails")
-def trails(ctx) -> list[Trail]:
-    """Every trail visible to the account in the profile regions, deduplicated, with status and selectors."""
-    seen: dict[str, dict] = {}
+def trails(ctx) -> TrailListing:
+    """Every trail visible to the account in the profile regions, deduplicated (DescribeTrails in each)."""
+    seen: dict[str, Trail] = {}
+    unlisted = []
     for region in ctx.store.regions():
-        for entry in ctx.fact("cloudtrail.trail_list", region=region):
-            seen.setdefault(need(entry, "TrailARN", str, DESCRIBE), entry)
-    result = []
-    for arn, entry in sorted(seen.items()):
-        home = need(entry, "HomeRegion", str, DESCRIBE)
-        status = ctx.fact("cloudtrail.trail_status", region=home, trail=arn)
-        delivery = maybe(status, "LatestCloudWatchLogsDeliveryTime", (dt.datetime, str), STATUS)
-        result.append(
-            Trail(
-                arn=arn,
-                name=need(entry, "Name", str, DESCRIBE),
-                home_region=home,
-                owner_account=arn.split(":")[4],
-                multi_region=need(entry, "IsMultiRegionTrail", bool, DESCRIBE),
-                organization=bool(maybe(entry, "IsOrganizationTrail", bool, DESCRIBE)),
-                log_file_validation=need(entry, "LogFileValidationEnabled", bool, DESCRIBE),
-                log_group_arn=maybe(entry, "CloudWatchLogsLogGroupArn", str, DESCRIBE),
-                s3_bucket=maybe(entry, "S3BucketName", str, DESCRIBE),
-                logging=need(status, "IsLogging", bool, STATUS),
-                latest_cloudwatch_delivery=timestamp(delivery, "LatestCloudWatchLogsDeliveryTime", STATUS) if delivery else None,
-                cloudwatch_delivery_error=maybe(status, "LatestCloudWatchLogsDeliveryError", str, STATUS),
-                management_events=read_management_events(ctx.fact("cloudtrail.event_selectors", region=home, trail=arn)),
-            )
-        )
-    return result
+        listing = ctx.attempt("cloudtrail.trail_list", region=region)
+        if isinstance(listing, Unreadable):
+            unlisted.append((region, listing.error))
+            continue
+        for entry in listing:
+            trail = read_trail(entry)
+            seen.setdefault(trail.arn, trail)
+    if unlisted and len(unlisted) == len(ctx.store.regions()):
+        raise unlisted[0][1]  # nothing is known of the account's trails
+    # The account's own trails first, then those it sees from elsewhere (an organization trail).
+    ordered = sorted(seen.values(), key=lambda t: (t.owner_account != ctx.account.id, t.arn))
+    return TrailListing(tuple(ordered), tuple(unlisted))
+
+
+def _at_home(ctx, raw: str, trail: str) -> dict:
+    """A raw per-trail fact read in the account that owns the trail, in its home region."""
+    owner, home = trail.split(":")[4], trail.split(":")[3]
+    if owner == ctx.account.id:
+        return ctx.fact(raw, region=home, trail=trail)
+    store = ctx.peer(owner)
+    if store is not None:
+        try:
+            return ctx.fact_of(store, raw, region=home, trail=trail)
+        except FactError as exc:
+            raise FactError(f"{exc} (asked in account {owner}, which owns trail {trail})", action=exc.action, code=exc.code) from None
+    try:
+        # No way into the owner's account: the account's own view, which AWS refuses for an
+        # organization trail (CloudTrailARNInvalidException), is all there is.
+        return ctx.fact(raw, region=home, trail=trail)
+    except FactError as exc:
+        raise FactError(
+            f"{exc}; trail {trail} belongs to account {owner}, which this run cannot read: add account {owner} "
+            f"to the profile (or run from its hub) with {STATUS} and {SELECTORS} allowed there",
+            action=exc.action,
+            code=exc.code,
+        ) from None
+
+
+@fact("cloudtrail.status")
+def status(ctx, trail: str) -> TrailStatus:
+    """Whether a trail is logging, and its last CloudWatch Logs delivery (GetTrailStatus where the trail lives)."""
+    response = _at_home(ctx, "cloudtrail.trail_status", trail)
+    delivery = maybe(response, "LatestCloudWatchLogsDeliveryTime", (dt.datetime, str), STATUS)
+    return TrailStatus(
+        logging=need(response, "IsLogging", bool, STATUS),
+        latest_cloudwatch_delivery=timestamp(delivery, "LatestCloudWatchLogsDeliveryTime", STATUS) if delivery else None,
+        cloudwatch_delivery_error=maybe(response, "LatestCloudWatchLogsDeliveryError", str, STATUS),
+    )
+
+
+@fact("cloudtrail.management_events")
+def management_events(ctx, trail: str) -> ManagementEvents:
+    """Which management events a trail records (GetEventSelectors where the trail lives)."""
+    return read_management_events(_at_home(ctx, "cloudtrail.event_selectors", trail))
+
+
+@fact("cloudtrail.statuses")
+def statuses(ctx) -> dict:
+    """Every listed trail's status, fetched ahead for the controls (trail ARN -> status or Unreadable)."""
+    return {t.arn: ctx.attempt("cloudtrail.status", trail=t.arn) for t in ctx.fact("cloudtrail.trails").trails}
+
+
+@fact("cloudtrail.all_management_events")
+def all_management_events(ctx) -> dict:
+    """Every listed multi-region trail's management events, fetched ahead (trail ARN -> events or Unreadable)."""
+    return {t.arn: ctx.attempt("cloudtrail.management_events", trail=t.arn) for t in ctx.fact("cloudtrail.trails").multi_region}

@@ -1,8 +1,9 @@
 """Where trail logs are stored: the S3 bucket's public access and versioning, and the log group's retention.
 
-Each derived fact covers the log stores of the account's multi-region trails that
-the account itself holds (keyed by bucket name or log group ARN); a control looks
-up a trail's store there, or in the account that holds it (rootguard.trail_logs).
+Each store is judged from facts of its own (one bucket's exposure, one log group's
+retention), read in the account that holds it (rootguard.trail_logs), so one that
+cannot be read leaves the others to decide. The `trail_*` facts fetch all of an
+account's trail stores ahead for the controls.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rootguard.errors import UnexpectedResponse
-from rootguard.facts import fact
+from rootguard.facts import Unreadable, fact
 from rootguard.facts.shapes import listing, maybe, need
 
 BLOCK_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -68,12 +69,11 @@ def bucket_versioning(ctx, bucket: str) -> dict:
 
 def _trail_buckets(ctx) -> dict[str, str]:
     """Buckets of the multi-region trails visible to the account that it owns: name -> a region to ask in."""
-    own = set(ctx.fact("s3.bucket_names"))
-    return {
-        t.s3_bucket: t.home_region
-        for t in ctx.fact("cloudtrail.trails")
-        if t.multi_region and t.s3_bucket and t.s3_bucket in own
-    }
+    listing = ctx.attempt("cloudtrail.trails")
+    own = ctx.attempt("s3.bucket_names")
+    if isinstance(listing, Unreadable) or isinstance(own, Unreadable):
+        return {}
+    return {t.s3_bucket: t.home_region for t in listing.multi_region if t.s3_bucket and t.s3_bucket in own}
 
 
 @dataclass(frozen=True)
@@ -93,29 +93,34 @@ def _settings(config: dict | None, action: str) -> dict[str, bool]:
     return {name: need(config, name, bool, action) for name in BLOCK_SETTINGS}
 
 
-@fact("s3.trail_bucket_exposure")
-def trail_bucket_exposure(ctx) -> dict[str, BucketExposure]:
-    """For each trail bucket the account holds: Block Public Access (bucket or account level), policy and ACL."""
+@fact("s3.bucket_exposure", regional=True)
+def bucket_exposure(ctx, bucket: str) -> BucketExposure:
+    """One bucket's Block Public Access (bucket or account level), policy status and ACL grants."""
     account_level = _settings(ctx.fact("s3control.public_access_block"), ACCOUNT_BLOCK)
-    result = {}
-    for bucket, region in sorted(_trail_buckets(ctx).items()):
-        bucket_level = _settings(ctx.fact("s3.bucket_public_access_block", region=region, bucket=bucket), BUCKET_BLOCK)
-        levels = [name for name, on in (("bucket", all(bucket_level.values())), ("account", all(account_level.values()))) if on]
-        status = ctx.fact("s3.bucket_policy_status", region=region, bucket=bucket)
-        grants = []
-        for grant in ctx.fact("s3.bucket_acl", region=region, bucket=bucket):
-            grantee = need(grant, "Grantee", dict, ACL)
-            who = PUBLIC_GROUPS.get(maybe(grantee, "URI", str, ACL) or "")
-            if who:
-                grants.append(f"{need(grant, 'Permission', str, ACL)} to {who}")
-        result[bucket] = BucketExposure(
-            name=bucket,
-            unblocked=tuple(name for name in BLOCK_SETTINGS if not (bucket_level[name] or account_level[name])),
-            blocked_where=" and ".join(levels) or "bucket and account settings combined",
-            public_policy=need(status, "IsPublic", bool, POLICY_STATUS) if status is not None else False,
-            public_grants=tuple(grants),
-        )
-    return result
+    region = ctx.region
+    bucket_level = _settings(ctx.fact("s3.bucket_public_access_block", region=region, bucket=bucket), BUCKET_BLOCK)
+    levels = [name for name, on in (("bucket", all(bucket_level.values())), ("account", all(account_level.values()))) if on]
+    status = ctx.fact("s3.bucket_policy_status", region=region, bucket=bucket)
+    grants = []
+    for grant in ctx.fact("s3.bucket_acl", region=region, bucket=bucket):
+        # Grantee.DisplayName is gone from S3's answers since 2025; only the URI names a public group.
+        grantee = need(grant, "Grantee", dict, ACL)
+        who = PUBLIC_GROUPS.get(maybe(grantee, "URI", str, ACL) or "")
+        if who:
+            grants.append(f"{need(grant, 'Permission', str, ACL)} to {who}")
+    return BucketExposure(
+        name=bucket,
+        unblocked=tuple(name for name in BLOCK_SETTINGS if not (bucket_level[name] or account_level[name])),
+        blocked_where=" and ".join(levels) or "bucket and account settings combined",
+        public_policy=need(status, "IsPublic", bool, POLICY_STATUS) if status is not None else False,
+        public_grants=tuple(grants),
+    )
+
+
+@fact("s3.trail_bucket_exposure")
+def trail_bucket_exposure(ctx) -> dict:
+    """Fetched ahead: the exposure of each trail bucket the account holds (bucket -> exposure or Unreadable)."""
+    return {bucket: ctx.attempt("s3.bucket_exposure", region=region, bucket=bucket) for bucket, region in sorted(_trail_buckets(ctx).items())}
 
 
 @dataclass(frozen=True)
@@ -125,18 +130,21 @@ class BucketVersioning:
     mfa_delete: str | None  # Enabled | Disabled | None
 
 
+@fact("s3.versioning", regional=True)
+def versioning(ctx, bucket: str) -> BucketVersioning:
+    """One bucket's versioning and MFA delete."""
+    response = ctx.fact("s3.bucket_versioning", region=ctx.region, bucket=bucket)
+    return BucketVersioning(
+        name=bucket,
+        status=maybe(response, "Status", str, VERSIONING),
+        mfa_delete=maybe(response, "MFADelete", str, VERSIONING),
+    )
+
+
 @fact("s3.trail_bucket_versioning")
-def trail_bucket_versioning(ctx) -> dict[str, BucketVersioning]:
-    """For each trail bucket the account holds: versioning and MFA delete."""
-    result = {}
-    for bucket, region in sorted(_trail_buckets(ctx).items()):
-        response = ctx.fact("s3.bucket_versioning", region=region, bucket=bucket)
-        result[bucket] = BucketVersioning(
-            name=bucket,
-            status=maybe(response, "Status", str, VERSIONING),
-            mfa_delete=maybe(response, "MFADelete", str, VERSIONING),
-        )
-    return result
+def trail_bucket_versioning(ctx) -> dict:
+    """Fetched ahead: the versioning of each trail bucket the account holds (bucket -> versioning or Unreadable)."""
+    return {bucket: ctx.attempt("s3.versioning", region=region, bucket=bucket) for bucket, region in sorted(_trail_buckets(ctx).items())}
 
 
 @fact("logs.log_groups", regional=True)
@@ -151,17 +159,24 @@ class LogGroupRetention:
     days: int | None  # None: events never expire
 
 
+@fact("logs.retention", regional=True)
+def retention(ctx, log_group: str) -> LogGroupRetention | None:
+    """One log group's retention; None when there is no such group."""
+    found = [g for g in ctx.fact("logs.log_groups", region=ctx.region, prefix=log_group) if need(g, "logGroupName", str, LOG_GROUPS) == log_group]
+    if len(found) > 1:
+        raise UnexpectedResponse(f"{LOG_GROUPS}: {len(found)} log groups named {log_group}", action=LOG_GROUPS)
+    return LogGroupRetention(log_group, maybe(found[0], "retentionInDays", int, LOG_GROUPS)) if found else None
+
+
 @fact("logs.trail_log_group_retention")
-def trail_log_group_retention(ctx) -> dict[str, LogGroupRetention | None]:
-    """For each log group of a multi-region logging trail the account holds: its retention (None if not found)."""
-    result: dict[str, LogGroupRetention | None] = {}
-    for trail in ctx.fact("cloudtrail.trails"):
+def trail_log_group_retention(ctx) -> dict:
+    """Fetched ahead: the retention of each multi-region trail log group the account holds (ARN -> retention or Unreadable)."""
+    listing = ctx.attempt("cloudtrail.trails")
+    if isinstance(listing, Unreadable):
+        return {}
+    result: dict = {}
+    for trail in listing.multi_region:
         arn = trail.log_group_arn
-        if not (trail.multi_region and trail.logging and arn) or trail.log_group_account != ctx.account.id or arn in result:
-            continue
-        name = trail.log_group_name
-        found = [g for g in ctx.fact("logs.log_groups", region=trail.log_group_region, prefix=name) if need(g, "logGroupName", str, LOG_GROUPS) == name]
-        if len(found) > 1:
-            raise UnexpectedResponse(f"{LOG_GROUPS}: {len(found)} log groups named {name}", action=LOG_GROUPS)
-        result[arn] = LogGroupRetention(name, maybe(found[0], "retentionInDays", int, LOG_GROUPS)) if found else None
+        if arn and trail.log_group_account == ctx.account.id and arn not in result:
+            result[arn] = ctx.attempt("logs.retention", region=trail.log_group_region, log_group=trail.log_group_name)
     return result
