@@ -16,6 +16,13 @@ from rootguard.errors import UnexpectedResponse
 ROOT_CONDITION_KEY = "aws:principalarn"
 LIKE_OPERATORS = ("StringLike", "ArnLike")
 EQUALS_OPERATORS = ("StringEquals", "ArnEquals")
+NOT_OPERATORS = {"StringNotLike": "StringLike", "ArnNotLike": "ArnLike", "StringNotEquals": "StringEquals", "ArnNotEquals": "ArnEquals"}
+# AWS Control Tower's AWS-GR_RESTRICT_ROOT_USER with ExemptAssumeRoot adds Null {"aws:AssumedRoot": "true"}:
+# the deny then spares only the short sessions the management account opens with sts:AssumeRoot
+# (centralized root access), never a sign-in with root's own credentials.
+# https://docs.aws.amazon.com/controltower/latest/controlreference/strongly-recommended-preventive-controls.html
+ASSUMED_ROOT_KEY = "aws:assumedroot"
+ASSUMED_ROOT_EXEMPTION = "sessions opened with sts:AssumeRoot (centralized root access)"
 
 
 def parse_document(value: Any, action: str) -> dict:
@@ -90,6 +97,13 @@ def root_deny_gaps(statement: dict, root_arn: str, allowed_actions: tuple[str, .
         for key, values in tests.items():
             if key.lower() == ROOT_CONDITION_KEY and _names_root(operator, as_list(values), root_arn):
                 aimed_at_root = True
+            elif key.lower() == ROOT_CONDITION_KEY and operator in NOT_OPERATORS:
+                # Exempted principals (Control Tower's ExemptedPrincipalArns) narrow nothing for
+                # root unless root is among them.
+                if _names_root(NOT_OPERATORS[operator], as_list(values), root_arn):
+                    narrowing.append(f"{operator} {key} (exempting root itself)")
+            elif key.lower() == ASSUMED_ROOT_KEY and operator == "Null" and as_list(values) in (["true"], [True]):
+                continue
             else:
                 narrowing.append(f"{operator} {key}")
     if not aimed_at_root:
@@ -105,3 +119,12 @@ def root_deny_gaps(statement: dict, root_arn: str, allowed_actions: tuple[str, .
     elif not any(a in ("*", "*:*") for a in as_list(statement.get("Action"))):
         gaps.append(f"denies root only {', '.join(map(str, as_list(statement.get('Action'))))}")
     return gaps
+
+
+def root_deny_exemptions(statement: dict) -> list[str]:
+    """What a statement that denies root everything still spares, in words (for the pass message)."""
+    spared = [f"{', '.join(map(str, as_list(statement['NotAction'])))} (allowed by params.scp_root_allowed_actions)"] if "NotAction" in statement else []
+    for operator, tests in (statement.get("Condition") or {}).items():
+        if operator == "Null" and isinstance(tests, dict) and any(k.lower() == ASSUMED_ROOT_KEY for k in tests):
+            spared.append(ASSUMED_ROOT_EXEMPTION)
+    return spared

@@ -37,9 +37,9 @@ def test_guardduty_enabled(judge, account, region, outcome, says):
 @pytest.mark.parametrize(
     "account, outcome, says",
     [
-        ("hub", "passed", "recorder default (us-east-1) records all resource types, global ones included, and is recording"),
+        ("hub", "passed", "recorder default (us-east-1) records all resource types, IAM's global ones included, and is recording"),
         ("gd-none", "passed", "recorder default (eu-west-1) records all resource types"),
-        ("gd-disabled", "failed", "AWS Config has no configuration recorder in any profile region"),
+        ("gd-disabled", "failed", "AWS Config has no configuration recorder of the account's own in any profile region"),
         ("config-no-global", "failed", "recorder default (us-east-1) leaves out global resources (IAM)"),
         ("config-selected", "failed", "recorder default (us-east-1) records only selected resource types"),
         ("config-stopped", "failed", "recorder default (us-east-1) is not recording"),

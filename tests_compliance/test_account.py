@@ -3,6 +3,9 @@
 import re
 
 from rootguard.controls import control, fail
+from rootguard.facts import Unreadable
+from rootguard.facts.account import CONTACT_TYPES
+from rootguard.partial import Gaps
 
 # A leading + and a country code, then digits with the usual separators: 7 to 15 digits in all (E.164).
 INTERNATIONAL_PHONE = re.compile(r"^\+[1-9][0-9 ().-]+$")
@@ -53,13 +56,20 @@ def test_root_contact_details(account):
     frameworks={"soc2": ["CC2.3", "CC7.4"], "iso27001": ["A.5.24", "A.5.23"], "cis-v3": ["1.2"], "cis-v5": ["1.2"], "securityhub": ["Account.1"]},
 )
 def test_alternate_contacts(account):
-    contacts = account.fact("account.alternate_contacts")
-    missing = [kind.lower() for kind, contact in contacts.items() if contact is None]
+    gaps, found, missing = Gaps(), [], []
+    for kind in CONTACT_TYPES:
+        contact = account.attempt("account.alternate_contact", contact_type=kind)
+        if isinstance(contact, Unreadable):
+            gaps.add(f"the {kind.lower()} contact", contact.error)
+        elif contact is None:
+            missing.append(kind.lower())
+        else:
+            found.append(f"{kind.lower()} {contact['EmailAddress']}")
     if missing:
-        fail(f"alternate contact not set: {', '.join(missing)}; set it: Account > Alternate contacts")
-    account.passes_because(
-        "alternate contacts set: " + ", ".join(f"{kind.lower()} {contact['EmailAddress']}" for kind, contact in contacts.items())
-    )
+        fail(f"alternate contact not set: {', '.join(missing)}; set it: Account > Alternate contacts{gaps.note()}")
+    if gaps:
+        gaps.undecided("whether every alternate contact is set")
+    account.passes_because("alternate contacts set: " + ", ".join(found))
 
 
 @control(
@@ -70,20 +80,32 @@ def test_alternate_contacts(account):
         alert is frequently the first sign anyone sees.""",
     remediation="""Create a cost budget with an alert to an email address or SNS topic: Billing and Cost
         Management > Budgets > Create budget.""",
-    facts=["budgets.cost_budgets"],
+    facts=["budgets.cost_budget_names", "budgets.cost_budgets"],
     frameworks={"soc2": ["CC7.2", "A1.1"], "iso27001": ["A.8.6", "A.8.16"]},
 )
 def test_budget_alerts(account):
-    budgets = account.fact("budgets.cost_budgets")
-    for budget in budgets:
-        for alert in budget.alerts:
-            if alert.subscribers:
+    names = account.fact("budgets.cost_budget_names")
+    gaps, gone, silent = Gaps(), [], []
+    for name in names:
+        alerts = account.attempt("budgets.alerts", budget=name)
+        if isinstance(alerts, Unreadable):
+            gaps.add(f"the alerts of cost budget {name}", alerts.error)
+            continue
+        if alerts is None:
+            gone.append(name)
+            continue
+        for alert in alerts:
+            if isinstance(alert, Unreadable):
+                gaps.add(f"an alert of cost budget {name}", alert.error)
+            elif alert is not None and alert.subscribers:
                 account.passes_because(
-                    f"cost budget {budget.name} alerts at {alert.threshold:g} ({alert.notification_type.lower()}) "
-                    f"to {len(alert.subscribers)} subscriber(s)"
+                    f"cost budget {name} alerts at {alert.describe()} to {len(alert.subscribers)} subscriber(s){gaps.note()}"
                 )
                 return
-    if not budgets:
-        fail("no cost budget exists; create one with an alert: Billing > Budgets > Create budget")
-    names = ", ".join(b.name for b in budgets)
-    fail(f"cost budget(s) {names} have no alert with a subscriber; add an alert with an email or SNS subscriber")
+        silent.append(name)
+    if gaps:
+        gaps.undecided("whether a cost budget alerts anyone")
+    if not silent:
+        vanished = f" ({', '.join(gone)} was deleted while being read)" if gone else ""
+        fail(f"no cost budget exists{vanished}; create one with an alert: Billing > Budgets > Create budget")
+    fail(f"cost budget(s) {', '.join(silent)} have no alert with a subscriber; add an alert with an email or SNS subscriber")

@@ -1,6 +1,7 @@
 """Detection controls: GuardDuty watches every region, and AWS Config records the account's resources."""
 
 from rootguard.controls import control, fail
+from rootguard.partial import Gaps
 
 
 @control(
@@ -28,7 +29,7 @@ def test_guardduty_enabled(account):
 
 @control(
     id="config-recorder",
-    title="AWS Config records all resource types, global ones included",
+    title="AWS Config records all resource types (or all but named exclusions), IAM's global ones included",
     severity="medium",
     rationale="""AWS Config keeps the history of every configuration change, IAM included; without it an
         investigation cannot tell when a policy, user or key appeared, or what it looked like before.""",
@@ -40,21 +41,29 @@ def test_guardduty_enabled(account):
     frameworks={"soc2": ["CC7.1", "CC8.1"], "iso27001": ["A.8.9", "A.8.16"]},
 )
 def test_config_recorder(account):
-    recorders = account.fact("config.recorders_everywhere")
-    for recorder in recorders:
-        if recorder.all_supported and recorder.include_global and recorder.recording:
-            account.passes_because(f"{recorder.describe()} records all resource types, global ones included, and is recording")
+    gaps, recorders = Gaps(), []
+    for region in account.fact("config.recorders_everywhere"):
+        recorders += gaps.read(account.attempt("config.region_recorders", region=region), f"the recorders of {region}") or []
+    own = [r for r in recorders if r.service is None]
+    for recorder in own:
+        if recorder.strategy != "INCLUSION_BY_RESOURCE_TYPES" and recorder.records_iam and recorder.recording:
+            but = f" except {', '.join(recorder.excluded)}" if recorder.excluded else ""
+            account.passes_because(
+                f"{recorder.describe()} records all resource types{but}, IAM's global ones included, and is recording{gaps.note()}"
+            )
             return
-    if not recorders:
-        fail("AWS Config has no configuration recorder in any profile region; set one up: AWS Config > Settings")
+    if gaps:
+        gaps.undecided("whether AWS Config records every resource type somewhere")
+    if not own:
+        fail("AWS Config has no configuration recorder of the account's own in any profile region; set one up: AWS Config > Settings")
     reasons = []
-    for recorder in recorders:
-        gaps = []
-        if not recorder.all_supported:
-            gaps.append("records only selected resource types")
-        elif not recorder.include_global:
-            gaps.append("leaves out global resources (IAM)")
+    for recorder in own:
+        problems = []
+        if recorder.strategy == "INCLUSION_BY_RESOURCE_TYPES":
+            problems.append("records only selected resource types")
+        elif not recorder.records_iam:
+            problems.append("leaves out global resources (IAM)")
         if not recorder.recording:
-            gaps.append("is not recording" + (f" (last status {recorder.last_status})" if recorder.last_status else ""))
-        reasons.append(f"{recorder.describe()} {' and '.join(gaps)}")
+            problems.append("is not recording" + (f" (last status {recorder.last_status})" if recorder.last_status else ""))
+        reasons.append(f"{recorder.describe()} {' and '.join(problems)}")
     fail("; ".join(reasons) + "; record all resource types with global ones and start recording: AWS Config > Settings")

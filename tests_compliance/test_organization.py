@@ -1,7 +1,8 @@
 """Organization controls: an SCP denies root in member accounts, and root access is managed centrally."""
 
 from rootguard.controls import control, fail, not_applicable
-from rootguard.policy_documents import as_list, root_deny_gaps, statements
+from rootguard.partial import Gaps
+from rootguard.policy_documents import root_deny_exemptions, root_deny_gaps, statements
 
 ROOT_FEATURES = ("RootCredentialsManagement", "RootSessions")
 
@@ -29,20 +30,24 @@ def test_scp_deny_root(account):
     _outside_organization(account, org)
     if org.management_account == account.id:
         not_applicable(f"this is the management account of {org.id}; SCPs never restrict a management account")
-    root_arn = f"arn:aws:iam::{account.id}:root"
+    root_arn = f"arn:{account.partition}:iam::{account.id}:root"
     allowed = tuple(account.params["scp_root_allowed_actions"])
-    policies = account.fact("organizations.service_control_policies")
-    shortfalls = []
+    gaps, policies, shortfalls = Gaps(), [], []
+    for policy in account.fact("organizations.service_control_policies"):
+        if gaps.read(policy, "a service control policy above the account") is not None:
+            policies.append(policy)
     for policy in policies:
         for statement in statements(policy.document, "organizations:DescribePolicy"):
-            gaps = root_deny_gaps(statement, root_arn, allowed)
-            if gaps == []:
-                left = as_list(statement.get("NotAction"))
-                exceptions = f", except {', '.join(map(str, left))} (allowed by params.scp_root_allowed_actions)" if left else ""
-                account.passes_because(f"{policy.describe()} denies every action to {root_arn}{exceptions}")
+            shortfall = root_deny_gaps(statement, root_arn, allowed)
+            if shortfall == []:
+                spared = root_deny_exemptions(statement)
+                exceptions = f", except {'; '.join(spared)}" if spared else ""
+                account.passes_because(f"{policy.describe()} denies every action to {root_arn}{exceptions}{gaps.note()}")
                 return
-            if gaps:
-                shortfalls.append(f"{policy.describe()} {'; '.join(gaps)}")
+            if shortfall:
+                shortfalls.append(f"{policy.describe()} {'; '.join(shortfall)}")
+    if gaps:
+        gaps.undecided("whether an SCP denies root everything")
     if shortfalls:
         fail(
             "no SCP denies root everything: " + "; ".join(shortfalls)
@@ -72,8 +77,14 @@ def test_scp_deny_root(account):
 def test_centralized_root_access(account):
     org = account.fact("organizations.organization")
     _outside_organization(account, org)
-    enabled = account.fact("organizations.root_access_features")
-    missing = [f for f in ROOT_FEATURES if f not in enabled]
+    features = account.fact("organizations.root_access_features")
+    if features.blocked_by:
+        fail(
+            f"organization {org.id} (management account {org.management_account}) has no centralized root access: "
+            f"{features.blocked_by} (iam:ListOrganizationsFeatures); enable it from the management account: "
+            "IAM > Root access management > Enable, which also turns on IAM's trusted access"
+        )
+    missing = [f for f in ROOT_FEATURES if f not in features.enabled]
     if missing:
         fail(
             f"organization {org.id} (management account {org.management_account}) has not enabled {', '.join(missing)}; "

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from rootguard.facts import fact
+from rootguard.errors import FactError
+from rootguard.facts import Unreadable, fact
 from rootguard.facts.shapes import maybe, need
 
 CONTACT_TYPES = ("BILLING", "OPERATIONS", "SECURITY")
@@ -20,13 +21,15 @@ def alternate_contact(ctx, contact_type: str) -> dict | None:
     response = ctx.call("account", "get_alternate_contact", absent=("ResourceNotFoundException",), AlternateContactType=contact_type)
     if response is None:
         return None
-    return need(response, "AlternateContact", dict, "account:GetAlternateContact")
+    contact = need(response, "AlternateContact", dict, "account:GetAlternateContact")
+    need(contact, "EmailAddress", str, "account:GetAlternateContact")  # AWS requires it when the contact is set
+    return contact
 
 
 @fact("account.alternate_contacts")
 def alternate_contacts(ctx) -> dict:
-    """The billing, operations and security alternate contacts (None where unset)."""
-    return {kind: ctx.fact("account.alternate_contact", contact_type=kind) for kind in CONTACT_TYPES}
+    """Fetched ahead: the billing, operations and security alternate contacts (None where unset, or Unreadable)."""
+    return {kind: ctx.attempt("account.alternate_contact", contact_type=kind) for kind in CONTACT_TYPES}
 
 
 @dataclass(frozen=True)
@@ -66,22 +69,36 @@ def budgets(ctx) -> list:
     return ctx.paginate("budgets", "describe_budgets", "Budgets", AccountId=ctx.account.id)
 
 
+def _unless_gone(read):
+    """A budget or notification deleted between listing and reading (NotFoundException) is None: gone, not unreadable."""
+    try:
+        return read()
+    except FactError as exc:
+        if exc.code == "NotFoundException":
+            return None
+        raise
+
+
 @fact("budgets.notifications")
-def notifications(ctx, budget: str) -> list:
-    """The notifications of one budget."""
-    return ctx.paginate("budgets", "describe_notifications_for_budget", "Notifications", AccountId=ctx.account.id, BudgetName=budget)
+def notifications(ctx, budget: str) -> list | None:
+    """The notifications of one budget; None when the budget no longer exists."""
+    return _unless_gone(
+        lambda: ctx.paginate("budgets", "describe_notifications_for_budget", "Notifications", AccountId=ctx.account.id, BudgetName=budget)
+    )
 
 
 @fact("budgets.subscribers")
-def subscribers(ctx, budget: str, notification: str) -> list:
-    """The subscribers of one budget notification (the notification passed as JSON)."""
-    return ctx.paginate(
-        "budgets",
-        "describe_subscribers_for_notification",
-        "Subscribers",
-        AccountId=ctx.account.id,
-        BudgetName=budget,
-        Notification=json.loads(notification),
+def subscribers(ctx, budget: str, notification: str) -> list | None:
+    """The subscribers of one budget notification (the notification passed as JSON); None when it no longer exists."""
+    return _unless_gone(
+        lambda: ctx.paginate(
+            "budgets",
+            "describe_subscribers_for_notification",
+            "Subscribers",
+            AccountId=ctx.account.id,
+            BudgetName=budget,
+            Notification=json.loads(notification),
+        )
     )
 
 
@@ -92,41 +109,51 @@ class BudgetAlert:
     threshold: float
     subscribers: tuple[str, ...]  # "EMAIL:someone@example.com", "SNS:arn:..."
 
+    def describe(self) -> str:
+        return f"{self.threshold:g} ({self.notification_type.lower()})"
 
-@dataclass(frozen=True)
-class CostBudget:
-    name: str
-    alerts: tuple[BudgetAlert, ...]
+
+@fact("budgets.cost_budget_names")
+def cost_budget_names(ctx) -> list[str]:
+    """The names of the account's cost budgets."""
+    return [
+        need(budget, "BudgetName", str, BUDGETS) for budget in ctx.fact("budgets.budgets") if need(budget, "BudgetType", str, BUDGETS) == "COST"
+    ]
+
+
+@fact("budgets.alerts")
+def alerts(ctx, budget: str) -> tuple | None:
+    """One budget's notifications with their subscribers (each a BudgetAlert, or Unreadable); None when the budget is gone."""
+    listed = ctx.fact("budgets.notifications", budget=budget)
+    if listed is None:
+        return None
+    found = []
+    for note in listed:
+        wanted = {
+            "NotificationType": need(note, "NotificationType", str, NOTIFICATIONS),
+            "ComparisonOperator": need(note, "ComparisonOperator", str, NOTIFICATIONS),
+            "Threshold": need(note, "Threshold", (int, float), NOTIFICATIONS),
+        }
+        # Optional in AWS's answer (PERCENTAGE when absent); asked back only when it was given.
+        kind = maybe(note, "ThresholdType", str, NOTIFICATIONS)
+        if kind:
+            wanted["ThresholdType"] = kind
+        people = ctx.attempt("budgets.subscribers", budget=budget, notification=json.dumps(wanted, sort_keys=True))
+        if isinstance(people, Unreadable) or people is None:
+            found.append(people)  # None: the notification went away after it was listed
+            continue
+        found.append(
+            BudgetAlert(
+                notification_type=wanted["NotificationType"],
+                comparison=wanted["ComparisonOperator"],
+                threshold=float(wanted["Threshold"]),
+                subscribers=tuple(f"{need(s, 'SubscriptionType', str, SUBSCRIBERS)}:{need(s, 'Address', str, SUBSCRIBERS)}" for s in people),
+            )
+        )
+    return tuple(found)
 
 
 @fact("budgets.cost_budgets")
-def cost_budgets(ctx) -> list[CostBudget]:
-    """Cost budgets with each notification and its subscribers."""
-    result = []
-    for budget in ctx.fact("budgets.budgets"):
-        if need(budget, "BudgetType", str, BUDGETS) != "COST":
-            continue
-        name = need(budget, "BudgetName", str, BUDGETS)
-        alerts = []
-        for note in ctx.fact("budgets.notifications", budget=name):
-            wanted = {
-                "NotificationType": need(note, "NotificationType", str, NOTIFICATIONS),
-                "ComparisonOperator": need(note, "ComparisonOperator", str, NOTIFICATIONS),
-                "Threshold": need(note, "Threshold", (int, float), NOTIFICATIONS),
-            }
-            kind = maybe(note, "ThresholdType", str, NOTIFICATIONS)
-            if kind:
-                wanted["ThresholdType"] = kind
-            people = ctx.fact("budgets.subscribers", budget=name, notification=json.dumps(wanted, sort_keys=True))
-            alerts.append(
-                BudgetAlert(
-                    notification_type=wanted["NotificationType"],
-                    comparison=wanted["ComparisonOperator"],
-                    threshold=float(wanted["Threshold"]),
-                    subscribers=tuple(
-                        f"{need(s, 'SubscriptionType', str, SUBSCRIBERS)}:{need(s, 'Address', str, SUBSCRIBERS)}" for s in people
-                    ),
-                )
-            )
-        result.append(CostBudget(name=name, alerts=tuple(alerts)))
-    return result
+def cost_budgets(ctx) -> dict:
+    """Fetched ahead for budget-alerts: each cost budget's alerts (name -> alerts, None or Unreadable)."""
+    return {name: ctx.attempt("budgets.alerts", budget=name) for name in ctx.fact("budgets.cost_budget_names")}

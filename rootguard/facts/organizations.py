@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass
 
 from rootguard.errors import FactError, UnexpectedResponse
-from rootguard.facts import fact
-from rootguard.facts.shapes import need
+from rootguard.facts import Unreadable, fact
+from rootguard.facts.shapes import maybe, need
 
 DESCRIBE = "organizations:DescribeOrganization"
 PARENTS = "organizations:ListParents"
@@ -83,10 +83,11 @@ def _same_organization(ctx, org: Organization, view_org_id: str, what: str) -> N
 
 
 @fact("organizations.service_control_policies")
-def service_control_policies(ctx) -> list[ServiceControlPolicy] | None:
+def service_control_policies(ctx) -> list | None:
     """Every SCP that applies to a member account: attached to it, to an OU above it, or to the root.
 
-    None for an account in no organization, and for a management account, which SCPs never restrict.
+    Each is a ServiceControlPolicy, or Unreadable when its DescribePolicy failed. None for an
+    account in no organization, and for a management account, which SCPs never restrict.
     """
     org = ctx.fact("organizations.organization")
     if org is None or org.management_account == ctx.account.id:
@@ -101,34 +102,66 @@ def service_control_policies(ctx) -> list[ServiceControlPolicy] | None:
         if len(found) != 1:
             raise UnexpectedResponse(f"{PARENTS}: {path[-1][0]} has {len(found)} parents, not one", action=PARENTS)
         path.append((need(found[0], "Id", str, PARENTS), need(found[0], "Type", str, PARENTS)))
-    result = []
+    result: list = []
     for target, kind in path:
         for summary in ctx.hub_fact("organizations.policies_for_target", target=target):
             policy_id = need(summary, "Id", str, POLICIES)
-            described = ctx.hub_fact("organizations.policy", policy_id=policy_id)
-            name = need(need(described, "PolicySummary", dict, POLICY), "Name", str, POLICY)
             try:
-                document = json.loads(need(described, "Content", str, POLICY))
-            except ValueError:
-                raise UnexpectedResponse(f"{POLICY}: the content of {policy_id} is not JSON", action=POLICY) from None
-            if not isinstance(document, dict):
-                raise UnexpectedResponse(f"{POLICY}: the content of {policy_id} is not a JSON object", action=POLICY)
-            result.append(ServiceControlPolicy(policy_id, name, target, kind, document))
+                result.append(_policy(ctx, policy_id, target, kind))
+            except FactError as exc:
+                # One policy that cannot be read leaves the others to show a root deny (or its absence).
+                result.append(Unreadable(FactError(f"SCP {policy_id} on {target}: {exc}", action=exc.action, code=exc.code)))
     return result
 
 
+def _policy(ctx, policy_id: str, target: str, kind: str) -> ServiceControlPolicy:
+    described = ctx.hub_fact("organizations.policy", policy_id=policy_id)
+    name = need(need(described, "PolicySummary", dict, POLICY), "Name", str, POLICY)
+    try:
+        document = json.loads(need(described, "Content", str, POLICY))
+    except ValueError:
+        raise UnexpectedResponse(f"{POLICY}: the content of {policy_id} is not JSON", action=POLICY) from None
+    if not isinstance(document, dict):
+        raise UnexpectedResponse(f"{POLICY}: the content of {policy_id} is not a JSON object", action=POLICY)
+    return ServiceControlPolicy(policy_id, name, target, kind, document)
+
+
+@dataclass(frozen=True)
+class RootAccessFeatures:
+    """What IAM says of centralized root access for an organization."""
+
+    organization_id: str | None  # None when IAM answered with an exception that names none
+    enabled: frozenset[str]
+    blocked_by: str | None = None  # why none can be enabled yet: trusted access off, not all features
+
+
+# Exceptions of iam:ListOrganizationsFeatures that answer the question (no feature is or can be
+# enabled), per the API reference:
+# https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListOrganizationsFeatures.html
+FEATURES_ANSWERS = {
+    "ServiceAccessNotEnabledException": "trusted access for IAM is not enabled in AWS Organizations",
+    "OrganizationNotInAllFeaturesModeException": "the organization does not have all features enabled",
+}
+
+
 @fact("iam.organizations_features")
-def organizations_features(ctx) -> dict:
+def organizations_features(ctx) -> RootAccessFeatures:
     """ListOrganizationsFeatures: the centralized root access features of the caller's organization."""
-    response = ctx.call("iam", "list_organizations_features")
-    return {
-        "OrganizationId": need(response, "OrganizationId", str, FEATURES),
-        "EnabledFeatures": need(response, "EnabledFeatures", list, FEATURES),
-    }
+    try:
+        response = ctx.call("iam", "list_organizations_features")
+    except FactError as exc:
+        if exc.code in FEATURES_ANSWERS:
+            return RootAccessFeatures(None, frozenset(), FEATURES_ANSWERS[exc.code])
+        raise
+    # EnabledFeatures is left out when nothing is enabled.
+    features = maybe(response, "EnabledFeatures", list, FEATURES) or []
+    if not all(isinstance(f, str) for f in features):
+        raise UnexpectedResponse(f"{FEATURES}: EnabledFeatures holds something other than names", action=FEATURES)
+    return RootAccessFeatures(need(response, "OrganizationId", str, FEATURES), frozenset(features))
 
 
 @fact("organizations.root_access_features")
-def root_access_features(ctx) -> frozenset[str] | None:
+def root_access_features(ctx) -> RootAccessFeatures | None:
     """The centralized root access features of the account's organization; None outside one.
 
     Read once for the organization: from the management view (the hub), or from the
@@ -141,8 +174,10 @@ def root_access_features(ctx) -> frozenset[str] | None:
         view = ctx.fact("iam.organizations_features")
     else:
         view = ctx.hub_fact("iam.organizations_features")
-    _same_organization(ctx, org, view["OrganizationId"], FEATURES)
-    features = view["EnabledFeatures"]
-    if not all(isinstance(f, str) for f in features):
-        raise UnexpectedResponse(f"{FEATURES}: EnabledFeatures holds something other than names", action=FEATURES)
-    return frozenset(features)
+        if view.organization_id is None:
+            # The answer names no organization: make sure the hub is in the account's own.
+            hub_org = ctx.hub_fact("organizations.organization")
+            _same_organization(ctx, org, hub_org.id if hub_org else "(none)", FEATURES)
+    if view.organization_id is not None:
+        _same_organization(ctx, org, view.organization_id, FEATURES)
+    return view
