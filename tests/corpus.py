@@ -6,8 +6,9 @@ Each file in tests/aws_samples/ is one sample:
     sources: [where the answers come from: an AWS page, a botocore model, a public issue]
     scenario: |                 # the moto state the rest of the run reads (fixtures/scenario.py)
       accounts: [...]
-    profile: |                  # optional: more profile lines (params, ...)
+    profile: |                  # optional: more profile lines (params, credentials, ...)
       params: {...}
+    args: [--account, "210000000211"]   # optional: more pytest arguments
     answers:                    # served instead of moto's answer (fixtures/overrides.py)
       - account: "123456789012"
         action: iam:GetAccountSummary
@@ -55,6 +56,7 @@ class Sample:
     sources: tuple[str, ...]
     scenario: str
     profile: str
+    args: tuple[str, ...]
     answers: tuple[Canned, ...]
     answer_sources: tuple[str, ...]
     expect: tuple[Expected, ...]
@@ -95,7 +97,7 @@ def load_sample(path: Path, now: dt.datetime | None = None) -> Sample:
     where = path.name
     if not isinstance(document, dict):
         raise SampleError(f"{where}: not a mapping")
-    unknown = set(document) - {"title", "sources", "scenario", "profile", "answers", "expect"}
+    unknown = set(document) - {"title", "sources", "scenario", "profile", "args", "answers", "expect"}
     if unknown:
         raise SampleError(f"{where}: unknown keys {sorted(unknown)}")
     answers, answer_sources = [], []
@@ -138,6 +140,7 @@ def load_sample(path: Path, now: dt.datetime | None = None) -> Sample:
         sources=tuple(_need(document, "sources", list, where)),
         scenario=_need(document, "scenario", str, where),
         profile=document.get("profile") or "",
+        args=tuple(str(a) for a in document.get("args") or ()),
         answers=tuple(answers),
         answer_sources=tuple(answer_sources),
         expect=tuple(expect),
