@@ -24,6 +24,17 @@ def _root(account):
     return report, summary, gaps
 
 
+def _root_with_mfa_question(account):
+    """For the MFA controls: report, summary, gaps, and whether root has credentials; passes when it has none."""
+    report, summary, gaps = _root(account)
+    if summary is None:
+        gaps.undecided("whether root has MFA (GetAccountSummary is the live record)")
+    credentials, which = _credentials(report, summary)
+    if credentials is False:
+        account.passes_because(NO_CREDENTIALS + gaps.note())
+    return report, summary, gaps, credentials, which
+
+
 def _credentials(report, summary) -> tuple[bool | None, str]:
     """Whether root can sign in or call APIs (None: cannot be told), and which credential says so."""
     if summary.access_keys_present or (report is not None and report.access_keys):
@@ -59,12 +70,8 @@ def _password_unknown(question: str) -> FactError:
     frameworks={"soc2": ["CC6.1", "CC6.6"], "iso27001": ["A.8.5", "A.8.2", "A.5.17"], "cis-v3": ["1.5"], "cis-v5": ["1.4"], "securityhub": ["IAM.9"]},
 )
 def test_root_mfa(account):
-    report, summary, gaps = _root(account)
-    if summary is None:
-        gaps.undecided("whether root has MFA (GetAccountSummary is the live record)")
-    credentials, which = _credentials(report, summary)
+    report, summary, gaps, credentials, which = _root_with_mfa_question(account)
     if credentials is False:
-        account.passes_because(NO_CREDENTIALS + gaps.note())
         return
     if summary.mfa_enabled and (report is None or report.mfa_active):
         shown = ", credential report mfa_active = true" if report is not None else ""
@@ -98,12 +105,8 @@ def test_root_mfa(account):
     frameworks={"soc2": ["CC6.1", "CC6.6"], "iso27001": ["A.8.5", "A.8.2"], "cis-v3": ["1.6"], "cis-v5": ["1.5"], "securityhub": ["IAM.6"]},
 )
 def test_root_hardware_mfa(account):
-    report, summary, gaps = _root(account)
-    if summary is None:
-        gaps.undecided("whether root has MFA (GetAccountSummary is the live record)")
-    credentials, which = _credentials(report, summary)
+    report, summary, gaps, credentials, which = _root_with_mfa_question(account)
     if credentials is False:
-        account.passes_because(NO_CREDENTIALS + gaps.note())
         return
     if not summary.mfa_enabled:
         if credentials is None:

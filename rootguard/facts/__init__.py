@@ -179,11 +179,14 @@ class FactContext:
         record.response = response
         return response
 
-    def paginate(self, service: str, operation: str, key: str | tuple[str, ...], *, region: str | None = None, **params) -> list | dict:
+    def paginate(
+        self, service: str, operation: str, key: str | tuple[str, ...], *, absent: Iterable[str] = (), region: str | None = None, **params
+    ) -> list | dict | None:
         """A whole paginated listing, kept as one evidence record.
 
         `key` names the list the pages hold; a tuple of names (GetAccountAuthorizationDetails
-        pages hold several lists) gives {name: list}.
+        pages hold several lists) gives {name: list}. Error codes in `absent` mean the thing
+        listed is not there (a deleted topic), returned as None.
         """
         region = region or self.region
         action = action_name(service, operation)
@@ -201,7 +204,10 @@ class FactContext:
                         raise UnexpectedResponse(f"{action} returned {name} as {type(chunk).__name__}, not a list", action=action)
                     lists[name].extend(chunk)
         except ClientError as exc:
-            record.error = {"Code": str(exc.response.get("Error", {}).get("Code", "")), "Message": str(exc.response.get("Error", {}).get("Message", ""))}
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            record.error = {"Code": code, "Message": str(exc.response.get("Error", {}).get("Message", ""))}
+            if code in absent:
+                return None
             raise client_failure(exc, action, self.account) from None
         except BotoCoreError as exc:
             record.error = {"Code": type(exc).__name__, "Message": str(exc)}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from rootguard.errors import FactError
 from rootguard.facts import Unreadable, fact
 from rootguard.facts.shapes import maybe, need
 
@@ -69,36 +68,29 @@ def budgets(ctx) -> list:
     return ctx.paginate("budgets", "describe_budgets", "Budgets", AccountId=ctx.account.id)
 
 
-def _unless_gone(read):
-    """A budget or notification deleted between listing and reading (NotFoundException) is None: gone, not unreadable."""
-    try:
-        return read()
-    except FactError as exc:
-        if exc.code == "NotFoundException":
-            return None
-        raise
+# A budget or notification deleted between listing and reading (NotFoundException) is gone, not unreadable.
+GONE = ("NotFoundException",)
 
 
 @fact("budgets.notifications")
 def notifications(ctx, budget: str) -> list | None:
     """The notifications of one budget; None when the budget no longer exists."""
-    return _unless_gone(
-        lambda: ctx.paginate("budgets", "describe_notifications_for_budget", "Notifications", AccountId=ctx.account.id, BudgetName=budget)
+    return ctx.paginate(
+        "budgets", "describe_notifications_for_budget", "Notifications", absent=GONE, AccountId=ctx.account.id, BudgetName=budget
     )
 
 
 @fact("budgets.subscribers")
 def subscribers(ctx, budget: str, notification: str) -> list | None:
     """The subscribers of one budget notification (the notification passed as JSON); None when it no longer exists."""
-    return _unless_gone(
-        lambda: ctx.paginate(
-            "budgets",
-            "describe_subscribers_for_notification",
-            "Subscribers",
-            AccountId=ctx.account.id,
-            BudgetName=budget,
-            Notification=json.loads(notification),
-        )
+    return ctx.paginate(
+        "budgets",
+        "describe_subscribers_for_notification",
+        "Subscribers",
+        absent=GONE,
+        AccountId=ctx.account.id,
+        BudgetName=budget,
+        Notification=json.loads(notification),
     )
 
 

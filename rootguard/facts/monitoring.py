@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rootguard.errors import FactError, UnexpectedResponse
+from rootguard.errors import UnexpectedResponse
 from rootguard.facts import Unreadable, fact
 from rootguard.facts.shapes import maybe, need
 
@@ -20,12 +20,7 @@ SUBSCRIPTIONS = "sns:ListSubscriptionsByTopic"
 @fact("logs.metric_filters", regional=True)
 def metric_filters(ctx, log_group: str) -> list | None:
     """Metric filters on one log group; None when the log group does not exist (ResourceNotFoundException)."""
-    try:
-        return ctx.paginate("logs", "describe_metric_filters", "metricFilters", logGroupName=log_group)
-    except FactError as exc:
-        if exc.code == "ResourceNotFoundException":
-            return None
-        raise
+    return ctx.paginate("logs", "describe_metric_filters", "metricFilters", absent=("ResourceNotFoundException",), logGroupName=log_group)
 
 
 @fact("cloudwatch.alarms", regional=True)
@@ -37,13 +32,8 @@ def alarms(ctx) -> list:
 @fact("sns.subscriptions", regional=True)
 def subscriptions(ctx, topic: str) -> list | None:
     """Subscriptions of one SNS topic; None when the topic no longer exists (NotFound)."""
-    try:
-        return ctx.paginate("sns", "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic)
-    except FactError as exc:
-        # A topic deleted while an alarm still names it: an answer (it reaches nobody), not a failure to read.
-        if exc.code == "NotFound":
-            return None
-        raise
+    # A topic deleted while an alarm still names it: an answer (it reaches nobody), not a failure to read.
+    return ctx.paginate("sns", "list_subscriptions_by_topic", "Subscriptions", absent=("NotFound",), TopicArn=topic)
 
 
 @dataclass(frozen=True)
