@@ -139,3 +139,11 @@ def test_a_promql_alarm_has_no_metric_to_follow():
 def test_an_alarm_missing_what_decides_is_unreadable(broken):
     with pytest.raises(UnexpectedResponse):
         read_alarm(alarm_entry(**broken))
+
+
+def test_a_topic_only_among_ok_or_insufficient_data_actions_notifies_nobody_of_alarm():
+    read = read_alarm(alarm_entry(
+        MetricName=METRIC[1], Namespace=METRIC[0], Statistic="Sum", AlarmActions=[],
+        OKActions=["arn:aws:sns:us-east-1:123456789012:t"], InsufficientDataActions=["arn:aws:sns:us-east-1:123456789012:t"],
+    ))
+    assert read.topics == () and read.other_actions == ()
