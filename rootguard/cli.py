@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from rootguard import __version__
-from rootguard.allure_report import allure_cli, build_html
-from rootguard.pack import MANIFEST, PackError, verify, write_manifest
+from rootguard.reports.allure import allure_cli, build_html
+from rootguard.evidence.pack import MANIFEST, PackError, verify, write_manifest
 
 
 def latest_pack(reports: Path) -> Path | None:
@@ -27,7 +27,7 @@ def command_verify(args) -> int:
     checked = verify(pack)
     signer = None
     if args.key:
-        from rootguard.signing import check_signature
+        from rootguard.evidence.signing import check_signature
 
         try:
             signer = check_signature(pack, Path(args.key))
@@ -51,7 +51,7 @@ def command_verify(args) -> int:
 
 
 def command_sign(args) -> int:
-    from rootguard.signing import sign_pack
+    from rootguard.evidence.signing import sign_pack
 
     pack = Path(args.pack)
     checked = verify(pack)
@@ -64,7 +64,7 @@ def command_sign(args) -> int:
 
 
 def command_keygen(args) -> int:
-    from rootguard.signing import generate_key
+    from rootguard.evidence.signing import generate_key
 
     private, public = Path(args.private), Path(args.public)
     for path in (private, public):
@@ -105,7 +105,7 @@ def command_report(args) -> int:
 
 
 def command_merge(args) -> int:
-    from rootguard.merge import merge_packs
+    from rootguard.evidence.merge import merge_packs
 
     document = merge_packs([Path(p) for p in args.packs], Path(args.output))
     state = "complete" if document["complete"] else "INCOMPLETE (a shard did not finish)"

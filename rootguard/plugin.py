@@ -121,7 +121,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.add_cleanup(run.unfreeze)
     config.pluginmanager.register(run, "rootguard-run")
     if config.pluginmanager.hasplugin("html") and config.option.htmlpath:
-        from rootguard.html_report import HtmlReport
+        from rootguard.reports.html import HtmlReport
 
         config.pluginmanager.register(HtmlReport(run), "rootguard-html")
 
@@ -196,7 +196,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("control") is not None:
             item.repr_failure = _verdict_repr(item)
     if getattr(config.option, "allure_report_dir", None):
-        from rootguard.allure_report import label
+        from rootguard.reports.allure import label
 
         label(items, config.stash[RUN].catalogs())
     frameworks = config.getoption("framework")

@@ -25,19 +25,19 @@ import pytest
 from rootguard import __version__
 from rootguard.accounts import Account, Connector
 from rootguard.controls import Control, ControlFailure, Target
-from rootguard.distributed import make_scheduler, node_index, result_data, result_from, worker_input
+from rootguard.distributed.scheduling import make_scheduler, node_index, result_data, result_from, worker_input
 from rootguard.errors import AccountsError, FactError, RootguardError
-from rootguard.evidence import json_default, redact, write_fact
+from rootguard.evidence.documents import json_default, redact, write_fact
 from rootguard.facts import FactResult, FactStore, closure
 from rootguard.frameworks import framework_matrix, load_catalogs
-from rootguard.outcomes import Result, classify
-from rootguard.pack import MANIFEST, PackError, verify, write_json_atomic, write_manifest
+from rootguard.verdicts import Result, classify
+from rootguard.evidence.pack import MANIFEST, PackError, verify, write_json_atomic, write_manifest
 from rootguard.profile import Profile, load_profile
-from rootguard.replay import RecordedCalls, RecordedRun, ReplayConnector, settings_of
-from rootguard.reporting import compare_results, comparison_lines, matrix_lines, write_results
-from rootguard.sharing import SharedFacts
+from rootguard.evidence.replay import RecordedCalls, RecordedRun, ReplayConnector, settings_of
+from rootguard.reports.terminal import compare_results, comparison_lines, matrix_lines, write_results
+from rootguard.distributed.sharing import SharedFacts
 from rootguard.gate import EXIT_AWS_UNREACHABLE, decide
-from rootguard.waivers import apply_waivers, load_waivers_file, waiver_usage
+from rootguard.profile.waivers import apply_waivers, load_waivers_file, waiver_usage
 
 DEFAULT_PROFILE = "demo"
 
@@ -87,7 +87,7 @@ class Run:
         self.stopping = threading.Event()
         self.pack = self._prepare_pack()
         # Under pytest-xdist: the controller's folder of lock files through which the workers
-        # fetch each fact once (rootguard.sharing); a worker's view of it.
+        # fetch each fact once (rootguard.distributed.sharing); a worker's view of it.
         self._fact_locks: str | None = None
         self._shared_facts: SharedFacts | None = None
         if self.worker and self.worker.get("fact_locks") and os.path.isdir(self.worker["fact_locks"]):  # not on another machine
@@ -341,7 +341,7 @@ class Run:
 
         if self.worker:
             # This worker judges its own share of the accounts; xdist sends it their tests only.
-            from rootguard.distributed import owner
+            from rootguard.distributed.scheduling import owner
 
             mine = int(self.worker["index"])
             wanted = {a: facts for a, facts in wanted.items() if owner(a, int(self.worker["count"])) == mine}
@@ -391,7 +391,7 @@ class Run:
             [("control", meta.id), ("account_id", account.id), ("account_name", account.name), ("outcome", outcome), ("message", message)]
         )
         if getattr(self.config.option, "allure_report_dir", None):
-            from rootguard.allure_report import attach_verdict
+            from rootguard.reports.allure import attach_verdict
 
             # Allure carries the evidence behind a verdict someone has to act on; behind a pass
             # it names the files. Every file stays in evidence/, hashed by the manifest.
@@ -410,7 +410,7 @@ class Run:
         """Write one fact's evidence file, once; returns its path in the pack."""
         marker = (store.account.id, fact_result.key)
         if fact_result.evidence is not None:
-            # Read from the file another worker wrote (rootguard.sharing): that file is the evidence.
+            # Read from the file another worker wrote (rootguard.distributed.sharing): that file is the evidence.
             with self._evidence_lock:
                 self._evidence.setdefault(marker, fact_result.evidence)
             return fact_result.evidence
@@ -613,7 +613,7 @@ class Run:
         if self.finished_at is None or self.worker:
             return
         # Last of all, when pytest-html and JUnit have written their files: the hash manifest.
-        from rootguard.allure_report import finish_allure_results
+        from rootguard.reports.allure import finish_allure_results
 
         allure = finish_allure_results(self)
         write_manifest(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rootguard.alerting import events_to_alarm
+from rootguard.controls.alerting import events_to_alarm
 from rootguard.errors import UnexpectedResponse
 from rootguard.facts.monitoring import Alarm, AlarmCondition, MetricTransformation, read_alarm
 

@@ -12,7 +12,7 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from rootguard.allure_report import (
+from rootguard.reports.allure import (
     BUILD_AT_RUN_END,
     CATEGORIES,
     CIS_BENCHMARK_URL,

@@ -32,10 +32,10 @@ from botocore.client import BaseClient
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from rootguard import yamlsource
+from rootguard.profile import yamlsource
 from rootguard.errors import ProfileError
 from rootguard.profile import PARAM_DEFAULTS, TOP_LEVEL, Profile, Waiver, load_profile
-from rootguard.waivers import covers, load_waivers_file
+from rootguard.profile.waivers import covers, load_waivers_file
 
 REPO = Path(__file__).resolve().parent.parent
 KINDS = ("profile", "waivers")

@@ -9,7 +9,7 @@ from botocore.client import BaseClient
 
 from rootguard.cli import main as rootguard
 from rootguard.controls import Target
-from rootguard.pack import pack_files, sha256_file, write_json_atomic
+from rootguard.evidence.pack import pack_files, sha256_file, write_json_atomic
 from tests.conftest import REPO
 
 DEMO = str(REPO / "profiles" / "demo.yaml")

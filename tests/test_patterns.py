@@ -2,7 +2,7 @@
 
 import pytest
 
-from rootguard.patterns import CIS_CONSOLE_SIGNIN_FAILURES, CIS_ROOT_USAGE, matches_console_signin_failures, matches_root_usage
+from rootguard.controls.patterns import CIS_CONSOLE_SIGNIN_FAILURES, CIS_ROOT_USAGE, matches_console_signin_failures, matches_root_usage
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 import pytest
 
 from rootguard.errors import UnexpectedResponse
-from rootguard.policy_documents import grants_everything, parse_document, root_deny_gaps, statements
+from rootguard.facts.policy_documents import grants_everything, parse_document, root_deny_gaps, statements
 
 ROOT = "arn:aws:iam::222233334444:root"
 LIKE_ROOT = {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"}}

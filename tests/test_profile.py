@@ -178,7 +178,7 @@ def test_unreadable_file(tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied")
 
     # Tests run as root in CI, where chmod 0 does not stop a read; refuse the open instead.
-    monkeypatch.setattr("rootguard.yamlsource.open", refuse, raising=False)
+    monkeypatch.setattr("rootguard.profile.yamlsource.open", refuse, raising=False)
     with pytest.raises(ProfileError, match=r"p\.yaml:0: \(file\): not readable \(permission denied\)"):
         load_profile(str(path), REPO)
 

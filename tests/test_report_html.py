@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rootguard.allure_report import external_resources
+from rootguard.reports.allure import external_resources
 from tests.conftest import REPO
 
 # Debian's package; `make test-setup` installs it when run as root (as CI is).

@@ -1,4 +1,4 @@
-"""rootguard.sharing: two workers that need the same fact ask AWS for it once.
+"""rootguard.distributed.sharing: two workers that need the same fact ask AWS for it once.
 
 Each "worker" here is a fact store of its own with its own SharedFacts, as in two xdist
 processes; they share only the lock folder and the pack, as those do.
@@ -16,9 +16,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from rootguard.accounts import Account
-from rootguard.evidence import write_fact
+from rootguard.evidence.documents import write_fact
 from rootguard.facts import FactStore
-from rootguard.sharing import SharedFacts
+from rootguard.distributed.sharing import SharedFacts
 
 ACCOUNT = Account(id="123456789012", name="hub")
 ORGANIZATION = {"Organization": {"Id": "o-abc123", "MasterAccountId": "123456789012", "Arn": "arn:aws:organizations::123456789012:organization/o-abc123"}}

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from rootguard.cli import main as rootguard
-from rootguard.pack import write_manifest
+from rootguard.evidence.pack import write_manifest
 
 
 @pytest.fixture

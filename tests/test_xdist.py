@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from rootguard.distributed import account_of, owner, share
+from rootguard.distributed.scheduling import account_of, owner, share
 from tests.conftest import HUB, REPO
 
 ACCOUNTS = 6

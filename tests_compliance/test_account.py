@@ -5,7 +5,7 @@ import re
 from rootguard.controls import control, fail
 from rootguard.facts import Unreadable
 from rootguard.facts.account import CONTACT_TYPES
-from rootguard.partial import Gaps
+from rootguard.controls.partial import Gaps
 
 # A leading + and a country code, then digits with the usual separators: 7 to 15 digits in all (E.164).
 INTERNATIONAL_PHONE = re.compile(r"^\+[1-9][0-9 ().-]+$")

@@ -4,8 +4,8 @@ import datetime as dt
 
 from rootguard.controls import control, fail
 from rootguard.facts import Unreadable
-from rootguard.partial import Gaps
-from rootguard.trail_logs import logging_trails
+from rootguard.controls.partial import Gaps
+from rootguard.controls.trail_logs import logging_trails
 
 
 @control(

@@ -1,7 +1,7 @@
 """Detection controls: GuardDuty watches every region, and AWS Config records the account's resources."""
 
 from rootguard.controls import control, fail
-from rootguard.partial import Gaps
+from rootguard.controls.partial import Gaps
 
 
 @control(

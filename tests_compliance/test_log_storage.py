@@ -7,8 +7,8 @@ otherwise the outcome is `skipped`, naming that account.
 
 from rootguard.controls import control, fail, not_applicable
 from rootguard.facts import Unreadable
-from rootguard.partial import Gaps
-from rootguard.trail_logs import bucket_holder, log_group_holder, logging_trails, where
+from rootguard.controls.partial import Gaps
+from rootguard.controls.trail_logs import bucket_holder, log_group_holder, logging_trails, where
 
 
 def _judge_buckets(account, fact, problems_of, fix: str) -> str:

@@ -1,10 +1,10 @@
 """Monitoring controls: someone is told when root is used, and when console sign-ins fail."""
 
-from rootguard.alerting import search_alarms
+from rootguard.controls.alerting import search_alarms
 from rootguard.controls import control, fail, not_applicable
-from rootguard.partial import Gaps
-from rootguard.patterns import matches_console_signin_failures, matches_root_usage
-from rootguard.trail_logs import logging_trails
+from rootguard.controls.partial import Gaps
+from rootguard.controls.patterns import matches_console_signin_failures, matches_root_usage
+from rootguard.controls.trail_logs import logging_trails
 
 FACTS = ["cloudtrail.trails", "cloudtrail.statuses", "monitoring.log_group_watch"]
 

@@ -1,8 +1,8 @@
 """Organization controls: an SCP denies root in member accounts, and root access is managed centrally."""
 
 from rootguard.controls import control, fail, not_applicable
-from rootguard.partial import Gaps
-from rootguard.policy_documents import root_deny_exemptions, root_deny_gaps, statements
+from rootguard.controls.partial import Gaps
+from rootguard.facts.policy_documents import root_deny_exemptions, root_deny_gaps, statements
 
 ROOT_FEATURES = ("RootCredentialsManagement", "RootSessions")
 

@@ -4,7 +4,7 @@ import datetime as dt
 
 from rootguard.controls import control, fail
 from rootguard.errors import FactError
-from rootguard.partial import Gaps
+from rootguard.controls.partial import Gaps
 
 NO_CREDENTIALS = (
     "root has no password and no access keys (removed, e.g. by centralized root access in AWS Organizations), "

@@ -10,9 +10,9 @@ import time
 from dataclasses import dataclass
 
 from rootguard.errors import FactError, UnexpectedResponse
-from rootguard.facts import fact
+from rootguard.facts.store import fact
 from rootguard.facts.shapes import flag, listing, maybe, need, timestamp
-from rootguard.policy_documents import grants_everything, parse_document, statements
+from rootguard.facts.policy_documents import grants_everything, parse_document, statements
 
 REPORT_ACTION = "iam:GetCredentialReport"
 ROOT_ROW = "<root_account>"

@@ -1,7 +1,7 @@
 """Where trail logs are stored: the S3 bucket's public access and versioning, and the log group's retention.
 
 Each store is judged from facts of its own (one bucket's exposure, one log group's
-retention), read in the account that holds it (rootguard.trail_logs), so one that
+retention), read in the account that holds it (rootguard.controls.trail_logs), so one that
 cannot be read leaves the others to decide. The `trail_*` facts fetch all of an
 account's trail stores ahead for the controls.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rootguard.errors import UnexpectedResponse
-from rootguard.facts import Unreadable, fact
+from rootguard.facts.store import Unreadable, fact
 from rootguard.facts.shapes import listing, maybe, need
 
 BLOCK_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")

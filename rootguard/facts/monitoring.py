@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rootguard.errors import UnexpectedResponse
-from rootguard.facts import Unreadable, fact
+from rootguard.facts.store import Unreadable, fact
 from rootguard.facts.shapes import maybe, need
 
 FILTERS = "logs:DescribeMetricFilters"
@@ -243,7 +243,7 @@ def log_group_watch(ctx) -> dict:
     """Fetched ahead for the alarm controls: filters, alarms and topic subscribers of each trail log group held here.
 
     Log group ARN -> its filters (or Unreadable). Nothing here decides a verdict; the controls
-    read each piece themselves (rootguard.alerting).
+    read each piece themselves (rootguard.controls.alerting).
     """
     listing = ctx.attempt("cloudtrail.trails")
     if isinstance(listing, Unreadable):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from rootguard.controls import Target
 from rootguard.facts.cloudtrail import Trail
-from rootguard.partial import Gaps
+from rootguard.controls.partial import Gaps
 
 
 def logging_trails(account: Target, trails: list[Trail], gaps: Gaps) -> list[Trail]:

@@ -24,8 +24,8 @@ from rootguard.controls import Target
 from rootguard.facts import Unreadable
 from rootguard.facts.cloudtrail import Trail
 from rootguard.facts.monitoring import Alarm, MetricTransformation
-from rootguard.partial import Gaps
-from rootguard.trail_logs import log_group_holder, where
+from rootguard.controls.partial import Gaps
+from rootguard.controls.trail_logs import log_group_holder, where
 
 RISING = {"GreaterThanOrEqualToThreshold": ">=", "GreaterThanThreshold": ">"}
 # Keeps N x value >= threshold exact where floating point is not (3 x 0.1 is 0.30000000000000004).

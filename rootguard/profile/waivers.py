@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 
-from rootguard.profile import Waiver
+from rootguard.profile.profile import Waiver
 
 
 def covers(waiver: Waiver, control_id: str, account_id: str) -> bool:
@@ -32,8 +32,8 @@ def apply_waivers(waivers, control_id: str, account_id: str, message: str, today
 def load_waivers_file(path: str) -> tuple[Waiver, ...]:
     """A waiver file (--waivers): a list of waivers, or a mapping with a `waivers:` list."""
     from rootguard.errors import ProfileError
-    from rootguard.profile import parse_waiver
-    from rootguard.yamlsource import expect_list, expect_mapping, read_document
+    from rootguard.profile.profile import parse_waiver
+    from rootguard.profile.yamlsource import expect_list, expect_mapping, read_document
 
     doc = read_document(path, ProfileError)
     data, where = doc.data, ()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rootguard.errors import ProfileError
-from rootguard.yamlsource import Document, expect_list, expect_mapping, expect_type, read_document
+from rootguard.profile.yamlsource import Document, expect_list, expect_mapping, expect_type, read_document
 
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 ROLE_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")

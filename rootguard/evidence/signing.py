@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from rootguard.pack import MANIFEST, SIGNATURE, PackError, write_json_atomic
+from rootguard.evidence.pack import MANIFEST, SIGNATURE, PackError, write_json_atomic
 
 
 def generate_key(private_path: Path, public_path: Path) -> None:

@@ -87,7 +87,7 @@ def write_fact(pack: Path, account, caller: dict | None, result: FactResult) -> 
     target = os.path.join(pack, relative)
     text = json.dumps(redact(document), indent=2, sort_keys=True, default=json_default)
     # Atomic, and unique per process and thread: two xdist workers may both record a fact when
-    # the first could not note its file for the other (rootguard.sharing), and a verdict may
+    # the first could not note its file for the other (rootguard.distributed.sharing), and a verdict may
     # need a file while the fetching thread still writes it.
     folder, file_name = os.path.split(target)
     temporary = os.path.join(folder, f".{file_name}.{os.getpid()}.{threading.get_ident()}.tmp")

@@ -15,7 +15,7 @@ import re
 from typing import Sequence
 
 from rootguard.controls import Control
-from rootguard.outcomes import Result
+from rootguard.verdicts import Result
 
 # A control's test id ends with the account id, then the region for a regional control:
 # `name-123456789012` or `name-123456789012-eu-west-1`. Greedy, so a name with digits of its own is passed over.

@@ -7,9 +7,9 @@ from collections import Counter
 from pathlib import Path
 
 from rootguard import __version__
-from rootguard.evidence import json_default, redact
-from rootguard.outcomes import OUTCOMES, Result
-from rootguard.pack import RESULTS, PackError, write_json_atomic
+from rootguard.evidence.documents import json_default, redact
+from rootguard.verdicts import OUTCOMES, Result
+from rootguard.evidence.pack import RESULTS, PackError, write_json_atomic
 
 MARKS = {"passed": ".", "failed": "F", "error": "E", "skipped": "s", "waived": "w"}
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from html import escape
 
 from rootguard.frameworks import framework_matrix
-from rootguard.reporting import MARKS, counts
-from rootguard.outcomes import OUTCOMES
+from rootguard.reports.terminal import MARKS, counts
+from rootguard.verdicts import OUTCOMES
 
 
 class HtmlReport:

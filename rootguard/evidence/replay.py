@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from rootguard.accounts import Account
 from rootguard.errors import FactError
 from rootguard.facts import action_name
-from rootguard.pack import RESULTS, PackError
+from rootguard.evidence.pack import RESULTS, PackError
 from rootguard.profile import Profile, Waiver
 
 

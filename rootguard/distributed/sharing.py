@@ -22,9 +22,9 @@ import json
 import os
 from typing import Callable
 
-from rootguard.evidence import evidence_name
+from rootguard.evidence.documents import evidence_name
 from rootguard.facts import FactContext, FactKey, FactResult, FactStore
-from rootguard.replay import RecordedCalls, ReplayClient
+from rootguard.evidence.replay import RecordedCalls, ReplayClient
 
 
 class SharedFacts:

@@ -124,7 +124,7 @@ class Target:
         return self._store.get_by_key(key)
 
     def attempt(self, name: str, region: str | None = None, **params) -> Any:
-        """Like fact(), but what AWS would not give comes back as an `Unreadable` (see rootguard.partial)."""
+        """Like fact(), but what AWS would not give comes back as an `Unreadable` (see rootguard.controls.partial)."""
         try:
             return self.fact(name, region, **params)
         except FactError as exc:

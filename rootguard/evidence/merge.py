@@ -15,8 +15,8 @@ from types import SimpleNamespace
 
 from rootguard import __version__
 from rootguard.frameworks import framework_matrix, load_catalogs
-from rootguard.outcomes import OUTCOMES
-from rootguard.pack import MANIFEST, RESULTS, PackError, sha256_file, verify, write_json_atomic, write_manifest
+from rootguard.verdicts import OUTCOMES
+from rootguard.evidence.pack import MANIFEST, RESULTS, PackError, sha256_file, verify, write_json_atomic, write_manifest
 
 
 def merge_packs(inputs: list[Path], output: Path) -> dict:

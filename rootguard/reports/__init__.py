@@ -1,0 +1,1 @@
+"""Reports: what a run writes from its verdicts, one module per format."""
