@@ -97,7 +97,8 @@ def serve(port_out) -> None:
 
 def botocore_cpu_ms(requests: int) -> dict[str, float]:
     """botocore's CPU per request, in this process, against a canned endpoint in another."""
-    from rootguard.accounts import client_config, new_botocore_session
+    from rootguard.accounts.botocore_sharing import new_botocore_session
+    from rootguard.accounts.sessions import client_config
 
     import boto3
 

@@ -1,5 +1,7 @@
 """The errors rootguard reports to its user as one line, never as a traceback."""
 
+from botocore.exceptions import ClientError
+
 
 class RootguardError(Exception):
     """A problem the user can fix; its text is the whole message shown."""
@@ -32,3 +34,14 @@ class UnexpectedResponse(FactError):
 
     def __init__(self, message: str, *, action: str = ""):
         super().__init__(message, action=action, code="UnexpectedResponse")
+
+
+def describe_client_error(exc: Exception, action: str) -> FactError:
+    """Turn a botocore failure into a FactError naming the action and the AWS error code."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {}) if isinstance(exc.response, dict) else {}
+        code = str(error.get("Code") or "ClientError")
+        text = str(error.get("Message") or "").strip()
+        return FactError(f"{action} failed: {code}{': ' + text if text else ''}", action=action, code=code)
+    code = type(exc).__name__
+    return FactError(f"{action} failed: {code}: {exc}", action=action, code=code)

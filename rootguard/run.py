@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ import pytest
 
 from rootguard import __version__
 from rootguard.accounts import Account, Connector
+from rootguard.accounts.resolution import in_shard, resolve_accounts
 from rootguard.controls import Control, ControlFailure, Target
 from rootguard.distributed.scheduling import make_scheduler, node_index, result_data, result_from, worker_input
 from rootguard.errors import AccountsError, FactError, RootguardError
@@ -219,7 +219,7 @@ class Run:
             else:
                 try:
                     self.caller = self.connector.hub_identity()
-                    accounts = self.connector.resolve_accounts(self.config.getoption("account"))
+                    accounts = resolve_accounts(self.connector, self.config.getoption("account"))
                 except AccountsError as exc:
                     pytest.exit(f"rootguard: {exc}", returncode=EXIT_AWS_UNREACHABLE)
         if self.worker:
@@ -645,8 +645,3 @@ def share_keywords(item: pytest.Item, report: pytest.TestReport) -> None:
         report.keywords = known
     else:
         item.stash[KEYWORDS] = report.keywords
-
-
-def in_shard(account_id: str, index: int, total: int) -> bool:
-    """Shard membership by a hash of the id: stable across jobs and when other accounts come and go."""
-    return int(hashlib.sha256(account_id.encode()).hexdigest(), 16) % total == index - 1

@@ -49,7 +49,7 @@ KINDS = {
     "connect-timeout": None,
 }
 RETRIED = ("throttling", "server-error", "connect-timeout")
-# rootguard.accounts.client_config asks for max_attempts 8, which botocore counts as retries
+# rootguard.accounts.sessions.client_config asks for max_attempts 8, which botocore counts as retries
 # after the first attempt.
 MAX_ATTEMPTS = 9
 # What a retry takes from the client's retry quota, and all there is of it.

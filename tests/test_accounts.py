@@ -5,6 +5,7 @@ import pytest
 from moto import mock_aws
 
 from rootguard.accounts import SESSION_NAME, Account, Connector
+from rootguard.accounts.resolution import resolve_accounts
 from rootguard.errors import AccountsError, FactError
 from rootguard.profile import Credentials, ListedAccount, OrganizationScope, Profile
 
@@ -39,7 +40,7 @@ def names(accounts):
 
 def test_organization_lists_active_accounts_with_roles(org):
     connector = Connector(profile(organization=OrganizationScope(role_name="Audit")), mocked=True)
-    accounts = connector.resolve_accounts()
+    accounts = resolve_accounts(connector)
     assert "closed" not in names(accounts)
     assert {"web-prod", "pay-prod", "sandbox"} <= set(names(accounts))
     by_name = {a.name: a for a in accounts}
@@ -50,25 +51,25 @@ def test_organization_lists_active_accounts_with_roles(org):
 
 
 def test_include_ous_by_name_and_id_takes_nested_ous(org):
-    by_name = Connector(profile(organization=OrganizationScope(include_ous=("Production",))), mocked=True).resolve_accounts()
+    by_name = resolve_accounts(Connector(profile(organization=OrganizationScope(include_ous=("Production",))), mocked=True))
     assert names(by_name) == ["pay-prod", "web-prod"]
-    by_id = Connector(profile(organization=OrganizationScope(include_ous=(org["prod"],))), mocked=True).resolve_accounts()
+    by_id = resolve_accounts(Connector(profile(organization=OrganizationScope(include_ous=(org["prod"],))), mocked=True))
     assert names(by_id) == ["pay-prod", "web-prod"]
-    nested = Connector(profile(organization=OrganizationScope(include_ous=("Payments",))), mocked=True).resolve_accounts()
+    nested = resolve_accounts(Connector(profile(organization=OrganizationScope(include_ous=("Payments",))), mocked=True))
     assert names(nested) == ["pay-prod"]
 
 
 def test_unknown_ou_is_an_error(org):
     connector = Connector(profile(organization=OrganizationScope(include_ous=("Nope",))), mocked=True)
     with pytest.raises(AccountsError, match="include_ous: Nope matches no organizational unit"):
-        connector.resolve_accounts()
+        resolve_accounts(connector)
 
 
 def test_exclusions_and_listed_accounts_win(org):
     sandbox = org["ids"]["sandbox"]
     listed = ListedAccount(id=sandbox, name="my-sandbox", role_arn=f"arn:aws:iam::{sandbox}:role/Other")
     scope = OrganizationScope(exclude_accounts=(org["ids"]["web-prod"],))
-    accounts = Connector(profile(accounts=(listed,), organization=scope), mocked=True).resolve_accounts()
+    accounts = resolve_accounts(Connector(profile(accounts=(listed,), organization=scope), mocked=True))
     assert "web-prod" not in names(accounts)
     chosen = [a for a in accounts if a.id == sandbox]
     assert len(chosen) == 1 and chosen[0].name == "my-sandbox" and chosen[0].source == "listed"
@@ -87,7 +88,7 @@ def test_organization_refusal_is_an_accounts_error():
     with mock_aws():
         connector = Connector(profile(organization=OrganizationScope()), mocked=True)
         with pytest.raises(AccountsError, match="organization: organizations:DescribeOrganization failed: AWSOrganizationsNotInUseException"):
-            connector.resolve_accounts()
+            resolve_accounts(connector)
 
 
 def test_bad_named_profile_is_kept_as_the_accounts_error(monkeypatch, tmp_path):
@@ -115,7 +116,7 @@ def test_sessions_copy_botocore_builtin_handlers_and_follow_changes_to_them(monk
     import botocore.handlers
     import botocore.session
 
-    from rootguard.accounts import new_botocore_session
+    from rootguard.accounts.botocore_sharing import new_botocore_session
 
     plain = botocore.session.Session()
     for event in ("before-send.iam.GetAccountSummary", "needs-retry.iam.GetAccountSummary", "before-parameter-build.s3.GetBucketPolicy"):
@@ -134,7 +135,7 @@ def test_sessions_copy_botocore_builtin_handlers_and_follow_changes_to_them(monk
 def test_client_classes_are_shared_between_rootguard_sessions_only():
     import botocore.session
 
-    from rootguard.accounts import new_botocore_session
+    from rootguard.accounts.botocore_sharing import new_botocore_session
 
     def iam(core):
         return core.create_client("iam", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
@@ -148,7 +149,8 @@ def test_client_classes_are_shared_between_rootguard_sessions_only():
 def test_clients_of_all_accounts_share_one_connection_pool_that_outlives_them():
     import botocore.session
 
-    from rootguard.accounts import client_config, new_botocore_session
+    from rootguard.accounts.botocore_sharing import new_botocore_session
+    from rootguard.accounts.sessions import client_config
 
     def iam(core, key):
         return core.create_client(
@@ -178,7 +180,7 @@ def test_a_shared_connection_pool_carries_requests_of_many_accounts(org):
     # answers with its own account once the clients share their HTTP session.
     connector = Connector(profile(organization=OrganizationScope()), mocked=True)
     seen = set()
-    for account in connector.resolve_accounts():
+    for account in resolve_accounts(connector):
         sts = connector.client(connector.session_for(account), "sts", "us-east-1")
         seen.add((account.id, sts.get_caller_identity()["Account"]))
     assert len(seen) > 2 and all(expected == got for expected, got in seen)
@@ -187,7 +189,7 @@ def test_a_shared_connection_pool_carries_requests_of_many_accounts(org):
 def test_handler_tries_are_copied_on_write():
     import copy
 
-    from rootguard.accounts import new_botocore_session
+    from rootguard.accounts.botocore_sharing import new_botocore_session
 
     def handler(**kwargs):
         return "mine"
@@ -215,7 +217,7 @@ def test_handler_tries_are_copied_on_write():
 def test_client_creation_shares_endpoint_rules_and_signature_checks_only_for_rootguard_sessions():
     import botocore.session
 
-    from rootguard.accounts import new_botocore_session
+    from rootguard.accounts.botocore_sharing import new_botocore_session
 
     def resolver_of(core, region):
         client = core.create_client("cloudtrail", region_name=region, aws_access_key_id="a", aws_secret_access_key="b")
@@ -255,7 +257,7 @@ def test_assume_role_credentials_missing_a_field_name_assume_role(monkeypatch, c
 def test_service_models_and_exception_classes_are_shared_between_rootguard_sessions_only():
     import botocore.session
 
-    from rootguard.accounts import new_botocore_session
+    from rootguard.accounts.botocore_sharing import new_botocore_session
 
     def sts(core):
         return core.create_client("sts", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
@@ -272,7 +274,7 @@ def test_service_models_and_exception_classes_are_shared_between_rootguard_sessi
 def test_the_shared_loader_parses_a_model_once_however_many_threads_ask():
     import threading
 
-    from rootguard.accounts import _SharedLoader
+    from rootguard.accounts.botocore_sharing import _SharedLoader
 
     loader = _SharedLoader()
     parsed = []

@@ -390,7 +390,7 @@ def within_quota(base: Baseline, account: str, action: str, kind: str, attempts:
 def named_fields() -> set[str]:
     """Every string rootguard's fact code (and its AssumeRole reader) names: no other field reaches a verdict."""
     names = set()
-    for path in [*(REPO / "rootguard" / "facts").glob("*.py"), REPO / "rootguard" / "accounts.py"]:
+    for path in [*(REPO / "rootguard" / "facts").glob("*.py"), *(REPO / "rootguard" / "accounts").glob("*.py")]:
         tree = ast.parse(path.read_text())
         names |= {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
     return names

@@ -169,7 +169,7 @@ def test_each_test_goes_to_the_worker_that_owns_its_account():
             account = account_of(collection[position])
             assert (owner(account, 3) if account else 0) == index
     # Salted apart from --shard's hash: a shard's accounts still spread over the workers.
-    from rootguard.run import in_shard
+    from rootguard.accounts.resolution import in_shard
 
     ids = [f"{n:012d}" for n in range(1000, 1400)]
     in_first_shard = [a for a in ids if in_shard(a, 1, 2)]

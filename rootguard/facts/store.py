@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rootguard.errors import FactError, UnexpectedResponse
+from rootguard.errors import FactError, UnexpectedResponse, describe_client_error
 
 FactKey = tuple  # (name, region, ((param, value), ...))
 
@@ -222,8 +222,6 @@ def action_name(service: str, operation: str) -> str:
 
 
 def client_failure(exc: Exception, action: str, account) -> FactError:
-    from rootguard.accounts import describe_client_error
-
     return describe_client_error(exc, action)
 
 
