@@ -6,6 +6,7 @@ frameworks/, or the control fails to collect.
 
 from __future__ import annotations
 
+import functools
 import heapq
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,13 +14,6 @@ from pathlib import Path
 import yaml
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "frameworks"
-CATALOG_FILES = {
-    "soc2": "soc2.yaml",
-    "iso27001": "iso27001-2022.yaml",
-    "cis-v3": "cis-aws-foundations-v3.0.yaml",
-    "cis-v5": "cis-aws-foundations-v5.0.yaml",
-    "securityhub": "aws-securityhub.yaml",
-}
 
 
 @dataclass(frozen=True)
@@ -28,17 +22,32 @@ class Catalog:
     title: str
     version: str
     requirements: dict[str, str]  # id -> title
+    file: str = ""
+
+    @property
+    def label(self) -> str:
+        """The framework and its version, as a reader names it: "CIS Amazon Web Services Foundations Benchmark 3.0.0"."""
+        return f"{self.title} {self.version}".strip()
 
 
+@functools.lru_cache(maxsize=4)
 def load_catalogs(directory: Path = CATALOG_DIR) -> dict[str, Catalog]:
-    catalogs = {}
-    for key, filename in CATALOG_FILES.items():
-        path = directory / filename
+    """Every catalog in frameworks/, keyed by its own `framework:` key, in the order its `order:` key gives."""
+    found = []
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for path in sorted(directory.glob("*.yaml")):
         with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            data = yaml.load(handle, Loader=loader)
+        if not isinstance(data, dict) or "framework" not in data or "requirements" not in data:
+            continue  # not a catalog (proposed mappings, notes)
+        key = str(data["framework"])
         requirements = {str(r["id"]): str(r.get("title", "")) for r in data["requirements"]}
-        catalogs[key] = Catalog(key, str(data.get("title", key)), str(data.get("version", "")), requirements)
-    return catalogs
+        found.append((data.get("order", 99), key, Catalog(key, str(data.get("title", key)), str(data.get("version", "")), requirements, path.name)))
+    return {key: catalog for _, key, catalog in sorted(found)}
+
+
+def framework_keys() -> tuple[str, ...]:
+    return tuple(load_catalogs())
 
 
 def unknown_ids(frameworks: dict[str, tuple[str, ...]], catalogs: dict[str, Catalog]) -> list[str]:
@@ -48,7 +57,7 @@ def unknown_ids(frameworks: dict[str, tuple[str, ...]], catalogs: dict[str, Cata
         if catalog is None:
             problems.append(f"no catalog for framework {key!r}")
             continue
-        problems.extend(f"{key} id {rid!r} is not in frameworks/{CATALOG_FILES[key]}" for rid in ids if rid not in catalog.requirements)
+        problems.extend(f"{key} id {rid!r} is not in frameworks/{catalog.file}" for rid in ids if rid not in catalog.requirements)
     return problems
 
 

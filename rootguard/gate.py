@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3, "critical": 4}
+from rootguard.vocabulary import SEVERITY_RANK
+
 
 EXIT_OK = 0  # no failed or error outcome at or above the gate severity
 EXIT_FINDINGS = 1  # at least one failed or error outcome at or above it

@@ -15,21 +15,20 @@ from pathlib import Path
 import pytest
 from _pytest.config.findpaths import determine_setup
 
-from rootguard.controls import FRAMEWORKS, Control, ControlFailure, Target
+from rootguard.controls import Control, ControlFailure, Target
 from rootguard.errors import FactError
-from rootguard.frameworks import unknown_ids
-from rootguard.gate import SEVERITY_RANK
+from rootguard.frameworks import framework_keys, unknown_ids
 from rootguard.run import Run
+from rootguard.vocabulary import ACCOUNT_ID, SEVERITIES
 
 RUN = pytest.StashKey[Run]()
-SEVERITIES = tuple(SEVERITY_RANK)
 # rootguard's options that take a value: written `--option VALUE`, pytest first takes VALUE for a test path.
 VALUE_OPTIONS = ("profile", "replay", "compare", "report_dir", "waivers")
 TOPIC_ORDER = ("test_root_user", "test_organization", "test_iam", "test_cloudtrail", "test_log_storage", "test_monitoring", "test_detection", "test_account")
 
 
 def account_id_option(value: str) -> str:
-    if not re.fullmatch(r"\d{12}", value):
+    if not ACCOUNT_ID.match(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a 12-digit account id")
     return value
 
@@ -57,8 +56,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--report-dir", metavar="DIR", help="write the evidence pack here instead of reports/<profile>/<UTC time>/")
     group.addoption("--fetch-workers", metavar="N", type=positive_int, default=16, help="accounts fetched at once (default 16)")
     group.addoption(
-        "--framework", metavar="NAME", action="append", default=[], choices=FRAMEWORKS,
-        help=f"run only the controls mapped to this framework (repeatable; {', '.join(FRAMEWORKS)})",
+        "--framework", metavar="NAME", action="append", default=[], choices=framework_keys(),
+        help=f"run only the controls mapped to this framework (repeatable; {', '.join(framework_keys())})",
     )
     group.addoption("--waivers", metavar="FILE", help="a YAML file of waivers, added to the profile's")
     group.addoption(

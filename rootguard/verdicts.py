@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from rootguard.controls import Control, ControlFailure
 from rootguard.errors import FactError
+from rootguard.vocabulary import OUTCOMES  # noqa: F401  (the outcomes a verdict takes)
 
-OUTCOMES = ("passed", "failed", "error", "skipped", "waived")
 
 
 @dataclass

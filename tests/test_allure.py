@@ -16,7 +16,6 @@ from rootguard.reports.allure import (
     BUILD_AT_RUN_END,
     CATEGORIES,
     CIS_BENCHMARK_URL,
-    FRAMEWORK_TITLES,
     REPORT_FILE,
     SEVERITY,
     allure_cli,
@@ -25,6 +24,7 @@ from rootguard.reports.allure import (
     strip_analytics,
 )
 from rootguard.cli import main as rootguard
+from rootguard.frameworks import load_catalogs
 from tests.conftest import REPO
 
 DEMO = str(REPO / "profiles" / "demo.yaml")
@@ -99,7 +99,7 @@ def test_demo_gives_one_labelled_result_per_verdict_with_evidence(demo_pack):
         for framework, ids in entry["frameworks"].items():
             if not ids:
                 continue
-            assert FRAMEWORK_TITLES[framework] in labels(result, "epic")
+            assert load_catalogs()[framework].label in labels(result, "epic")
             for requirement in ids:
                 assert f"{framework}:{requirement}" in tags
                 assert any(feature.split(" ", 1)[0] == requirement for feature in features), (requirement, features)

@@ -10,18 +10,16 @@ them. The function receives `account` (a `Target`) and judges with `fail()`,
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pytest
 
-from rootguard.facts import REGISTRY, FactKey, Unreadable
 from rootguard.errors import FactError
+from rootguard.facts import REGISTRY, FactKey, Unreadable
+from rootguard.frameworks import framework_keys
+from rootguard.vocabulary import CONTROL_ID, SEVERITIES
 
-SEVERITIES = ("low", "medium", "high", "critical")
-FRAMEWORKS = ("soc2", "iso27001", "cis-v3", "cis-v5", "securityhub")
-CONTROL_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 class ControlFailure(AssertionError):
@@ -52,9 +50,10 @@ class Control:
         for name in self.facts:
             if name not in REGISTRY:
                 problems.append(f"reads unknown fact {name!r}")
+        known = framework_keys()
         for framework in self.frameworks:
-            if framework not in FRAMEWORKS:
-                problems.append(f"unknown framework {framework!r} (known: {', '.join(FRAMEWORKS)})")
+            if framework not in known:
+                problems.append(f"unknown framework {framework!r} (known: {', '.join(known)})")
         return problems
 
 

@@ -14,15 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from rootguard.errors import ProfileError
+from rootguard.vocabulary import ACCOUNT_ID, CONTROL_ID, SEVERITIES
 from rootguard.profile.yamlsource import Document, expect_list, expect_mapping, expect_type, read_document
 
-ACCOUNT_ID = re.compile(r"^\d{12}$")
 ROLE_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 REGION = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$")
 OU_ID = re.compile(r"^(?:ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$")
 ROLE_NAME = re.compile(r"^[\w+=,.@/-]{1,64}$")
-CONTROL_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-SEVERITIES = ("low", "medium", "high", "critical")
 
 # Per-control settings and their defaults; the README's control table documents each.
 PARAM_DEFAULTS: dict[str, Any] = {

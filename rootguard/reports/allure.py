@@ -22,13 +22,6 @@ from pathlib import Path
 import pytest
 
 SEVERITY = {"critical": "blocker", "high": "critical", "medium": "normal", "low": "minor"}
-FRAMEWORK_TITLES = {
-    "soc2": "SOC 2",
-    "iso27001": "ISO/IEC 27001:2022",
-    "cis-v3": "CIS AWS Foundations v3.0",
-    "cis-v5": "CIS AWS Foundations v5.0",
-    "securityhub": "AWS Security Hub",
-}
 CIS_BENCHMARK_URL = "https://www.cisecurity.org/benchmark/amazon_web_services"
 RESULTS_DIR = "allure-results"
 REPORT_DIR = "allure-report"
@@ -68,14 +61,16 @@ def control_markers(meta, catalogs: dict) -> list:
     ]
     for framework, ids in meta.frameworks.items():
         for requirement in ids:
-            title = catalogs[framework].requirements.get(requirement, "") if framework in catalogs else ""
-            markers.append(allure.epic(FRAMEWORK_TITLES.get(framework, framework)))
+            catalog = catalogs.get(framework)
+            title = catalog.requirements.get(requirement, "") if catalog else ""
+            framework_title = catalog.label if catalog else framework
+            markers.append(allure.epic(framework_title))
             markers.append(allure.feature(f"{requirement} {title}".strip()[:120]))
             markers.append(allure.tag(f"{framework}:{requirement}"))
             if framework == "securityhub":
                 markers.append(allure.link(securityhub_url(requirement), name=f"AWS Security Hub {requirement}"))
             elif framework.startswith("cis-"):
-                markers.append(allure.link(CIS_BENCHMARK_URL, name=f"{FRAMEWORK_TITLES[framework]} {requirement}"))
+                markers.append(allure.link(CIS_BENCHMARK_URL, name=f"{framework_title} {requirement}"))
     markers.append(allure.description(f"{meta.rationale}\n\nRemediation: {meta.remediation}"))
     return markers
 

@@ -1,0 +1,19 @@
+"""The words every stage of a run shares: severities in order, outcomes, id patterns.
+
+Framework names and titles are not here: each catalog in frameworks/ names itself
+(its `framework:` and `title:` keys), and rootguard.frameworks reads them.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Lowest first: a gate at a severity blocks failures at it and above.
+SEVERITIES = ("low", "medium", "high", "critical")
+SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES, start=1)}
+
+# Every (control, account, region) gets exactly one of these (DESIGN.md, "Outcomes").
+OUTCOMES = ("passed", "failed", "error", "skipped", "waived")
+
+CONTROL_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
