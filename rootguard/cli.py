@@ -8,12 +8,12 @@ Judging accounts is `pytest --profile NAME`; this command is for what comes afte
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from rootguard import __version__
-from rootguard.reports.allure import allure_cli, build_html
+from rootguard.reports.allure import allure_cli
+from rootguard.reports.allure_html import build_html
 from rootguard.evidence.pack import MANIFEST, PackError, verify, write_manifest
 
 

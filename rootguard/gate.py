@@ -19,7 +19,7 @@ EXIT_AWS_UNREACHABLE = 6  # no account (or not the hub) could be reached at all
 
 
 @dataclass
-class Verdict:
+class Decision:
     code: int
     blocking: list  # results that fail the gate
     below: list  # failed / error results under the gate severity
@@ -33,11 +33,11 @@ class Verdict:
         return f"gate: passed at {min_severity}{ignored}: exit {self.code}"
 
 
-def decide(results, min_severity: str, reachable_accounts: int) -> Verdict:
+def decide(results, min_severity: str, reachable_accounts: int) -> Decision:
     threshold = SEVERITY_RANK[min_severity]
     bad = [r for r in results if r.outcome in ("failed", "error")]
     blocking = [r for r in bad if SEVERITY_RANK[r.control.severity] >= threshold]
     below = [r for r in bad if SEVERITY_RANK[r.control.severity] < threshold]
     if results and reachable_accounts == 0:
-        return Verdict(EXIT_AWS_UNREACHABLE, blocking, below)
-    return Verdict(EXIT_FINDINGS if blocking else EXIT_OK, blocking, below)
+        return Decision(EXIT_AWS_UNREACHABLE, blocking, below)
+    return Decision(EXIT_FINDINGS if blocking else EXIT_OK, blocking, below)

@@ -17,7 +17,7 @@ from _pytest.config.findpaths import determine_setup
 
 from rootguard.controls import Control, ControlFailure, Target
 from rootguard.errors import FactError
-from rootguard.frameworks import framework_keys, unknown_ids
+from rootguard.frameworks import framework_keys, load_catalogs, unknown_ids
 from rootguard.run import Run
 from rootguard.vocabulary import ACCOUNT_ID, SEVERITIES
 
@@ -44,6 +44,12 @@ def shard_option(value: str) -> tuple[int, int]:
     if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
         raise argparse.ArgumentTypeError(f"{value!r} is not a shard I/N with 1 <= I <= N (like 2/4)")
     return int(match.group(1)), int(match.group(2))
+
+
+def pytest_addhooks(pluginmanager) -> None:
+    from rootguard import hooks
+
+    pluginmanager.add_hookspecs(hooks)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -119,10 +125,6 @@ def pytest_configure(config: pytest.Config) -> None:
     # pytest's final collection then skips the run's frozen objects.
     config.add_cleanup(run.unfreeze)
     config.pluginmanager.register(run, "rootguard-run")
-    if config.pluginmanager.hasplugin("html") and config.option.htmlpath:
-        from rootguard.reports.html import HtmlReport
-
-        config.pluginmanager.register(HtmlReport(run), "rootguard-html")
 
 
 def is_compliance_run(config: pytest.Config) -> bool:
@@ -141,7 +143,7 @@ def account(request: pytest.FixtureRequest) -> Target:
     """The account (and region) the control judges; parametrized by the plugin."""
     run: Run = request.config.stash[RUN]
     account, region = request.param
-    return Target(account, run.stores[account.id], run, region)
+    return Target(account, run.stores[account.id], run.sweep, region)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -152,14 +154,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     run: Run | None = metafunc.config.stash.get(RUN, None)
     if run is None:
         pytest.fail(f"{metafunc.function.__name__}: control {meta.id} runs only in a rootguard run (--profile)", pytrace=False)
-    problems = meta.check() + unknown_ids(meta.frameworks, run.catalogs())
+    problems = meta.check() + unknown_ids(meta.frameworks, load_catalogs())
     if "account" not in metafunc.fixturenames:
         problems.append("the test function must take the 'account' argument")
     if problems:
         pytest.fail(f"control {meta.id}: " + "; ".join(problems), pytrace=False)
-    targets = [(a, None) for a in run.accounts]
+    accounts = run.sweep.accounts
+    targets = [(a, None) for a in accounts]
     if meta.regional:
-        targets = [(a, region) for a in run.accounts for region in run.regions_for(a)]
+        targets = [(a, region) for a in accounts for region in run.regions_for(a)]
     ids = [f"{a.name}-{a.id}" + (f"-{region}" if region else "") for a, region in targets]
     metafunc.parametrize("account", targets, ids=ids, indirect=True)
 
@@ -194,10 +197,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("control") is not None:
             item.repr_failure = _verdict_repr(item)
-    if getattr(config.option, "allure_report_dir", None):
-        from rootguard.reports.allure import label
-
-        label(items, config.stash[RUN].catalogs())
     frameworks = config.getoption("framework")
     if frameworks:
         keep, drop = [], []

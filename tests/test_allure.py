@@ -12,17 +12,8 @@ import pytest
 from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
-from rootguard.reports.allure import (
-    BUILD_AT_RUN_END,
-    CATEGORIES,
-    CIS_BENCHMARK_URL,
-    REPORT_FILE,
-    SEVERITY,
-    allure_cli,
-    external_resources,
-    securityhub_url,
-    strip_analytics,
-)
+from rootguard.reports.allure import BUILD_AT_RUN_END, CIS_BENCHMARK_URL, SEVERITY, allure_cli, securityhub_url
+from rootguard.reports.allure_html import CATEGORIES, REPORT_FILE, external_resources, strip_analytics
 from rootguard.cli import main as rootguard
 from rootguard.frameworks import load_catalogs
 from tests.conftest import REPO

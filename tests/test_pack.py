@@ -225,7 +225,8 @@ def test_framework_matrix_counts_each_requirements_results_in_run_order():
     import random
     from types import SimpleNamespace
 
-    from rootguard.frameworks import framework_matrix, load_catalogs
+    from rootguard.frameworks import load_catalogs
+    from rootguard.reports.framework_matrix import framework_matrix
 
     catalogs = load_catalogs()
     soc2, iso = list(catalogs["soc2"].requirements), list(catalogs["iso27001"].requirements)

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rootguard.reports.allure import external_resources
-from tests.conftest import REPO
+from rootguard.reports.allure_html import external_resources
 
 # Debian's package; `make test-setup` installs it when run as root (as CI is).
 CHROMIUM = Path("/usr/bin/chromium")

@@ -5,6 +5,8 @@ alone, botocore builds each of them from scratch: its own service model parse, c
 class, handler table, endpoint rules and HTTP connection pool. rootguard's sessions (made
 by new_botocore_session) share all of those instead; sessions rootguard did not build keep
 botocore's behaviour. install() puts the patches in place; it is idempotent.
+The patches stay in one module (about 360 lines): they make sense only together, each
+relying on the same mark of a rootguard session and the same lock.
 """
 
 from __future__ import annotations

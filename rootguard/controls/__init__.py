@@ -97,25 +97,25 @@ class Target:
     verdict's evidence) and carries the pass message.
     """
 
-    def __init__(self, account, store, run, region: str | None = None):
+    def __init__(self, account, store, sweep, region: str | None = None):
         self.account = account
         self.id = account.id
         self.name = account.name
         self.label = account.label
         self.region = region
         self._store = store
-        self._run = run
+        self._sweep = sweep
         self.used: list[tuple[Any, FactKey]] = []
         self.pass_message = ""
 
     @property
     def params(self) -> dict:
-        return self._run.profile.params
+        return self._sweep.profile.params
 
     @property
     def now(self) -> dt.datetime:
         """The run's clock: one instant for every control, so a run judges one moment."""
-        return self._run.started_at
+        return self._sweep.started_at
 
     def fact(self, name: str, region: str | None = None, **params) -> Any:
         key = self._store.key_for(name, region, params)
@@ -140,7 +140,7 @@ class Target:
         store = self._store.peer(account_id)
         if store is None:
             return None
-        other = Target(store.account, store, self._run, self.region)
+        other = Target(store.account, store, self._sweep, self.region)
         other.used = self.used  # its facts are evidence for this verdict too
         return other
 

@@ -15,7 +15,7 @@ import re
 from typing import Sequence
 
 from rootguard.controls import Control
-from rootguard.verdicts import Result
+from rootguard.verdicts import Verdict
 
 # A control's test id ends with the account id, then the region for a regional control:
 # `name-123456789012` or `name-123456789012-eu-west-1`. Greedy, so a name with digits of its own is passed over.
@@ -32,18 +32,18 @@ def account_of(nodeid: str) -> str | None:
     return found.group(1) if found else None
 
 
-def worker_input(run) -> dict:
+def worker_input(sweep) -> dict:
     """What a worker needs from the controller: the pack, the start time, the caller and the accounts."""
     return {
-        "pack": str(run.pack),
-        "started_at": run.started_at.isoformat(),
-        "caller": run.caller,
-        "accounts": [dataclasses.asdict(account) for account in run.accounts],
-        "regions": {account_id: list(regions) for account_id, regions in run.account_regions.items()},
+        "pack": str(sweep.pack),
+        "started_at": sweep.started_at.isoformat(),
+        "caller": sweep.caller,
+        "accounts": [dataclasses.asdict(account) for account in sweep.accounts],
+        "regions": {account_id: list(regions) for account_id, regions in sweep.regions.items()},
     }
 
 
-def result_data(result: Result, reached: bool) -> dict:
+def verdict_data(result: Verdict, reached: bool) -> dict:
     """A verdict as plain data, to travel from a worker to the controller with its test report."""
     return {
         "control": dataclasses.asdict(result.control),
@@ -58,11 +58,11 @@ def result_data(result: Result, reached: bool) -> dict:
     }
 
 
-def result_from(data: dict) -> Result:
+def verdict_from(data: dict) -> Verdict:
     fields = dict(data["control"])
     fields["facts"] = tuple(fields["facts"])
     fields["frameworks"] = {k: tuple(v) for k, v in fields["frameworks"].items()}
-    return Result(
+    return Verdict(
         control=Control(**fields),
         account_id=data["account_id"],
         account_name=data["account_name"],
@@ -74,15 +74,18 @@ def result_from(data: dict) -> Result:
     )
 
 
-def make_scheduler(config, log, run):
-    """xdist's scheduler for a compliance run: each test goes to the worker that owns its account."""
+def make_scheduler(config, log, expecting):
+    """xdist's scheduler for a compliance run: each test goes to the worker that owns its account.
+
+    `expecting(n)` is told how many tests the run holds, once the collection is known.
+    """
     from xdist.scheduler import EachScheduling
 
     class AccountScheduling(EachScheduling):
         def schedule(self) -> None:
             assert self.collection_is_completed
             collection = next(iter(self.node2collection.values()))
-            run.expected_results = len(collection)
+            expecting(len(collection))
             for node, pending in self.node2pending.items():
                 if node in self._started:
                     continue

@@ -14,8 +14,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from rootguard import __version__
-from rootguard.frameworks import framework_matrix, load_catalogs
-from rootguard.verdicts import OUTCOMES
+from rootguard.frameworks import load_catalogs
+from rootguard.reports.framework_matrix import framework_matrix
+from rootguard.vocabulary import OUTCOMES
 from rootguard.evidence.pack import MANIFEST, RESULTS, PackError, sha256_file, verify, write_json_atomic, write_manifest
 
 

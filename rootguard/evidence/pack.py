@@ -7,6 +7,7 @@ changed, added or removed since.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -36,6 +37,25 @@ def pack_files(pack: Path) -> list[str]:
             if relative not in (MANIFEST, SIGNATURE) and not name.endswith(".tmp"):
                 found.append(relative)
     return sorted(found)
+
+
+def prepare_pack(chosen: Path | None, reports: Path, replay: bool) -> Path:
+    """The folder a run writes its pack to: `chosen` (--report-dir), else reports/<profile>/<UTC time>/; checked writable and empty of a pack."""
+    if chosen is not None:
+        pack = chosen
+    else:
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        pack = reports / f"{'replay-' if replay else ''}{stamp}"
+    try:
+        pack.mkdir(parents=True, exist_ok=True)
+        probe = pack / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise PackError(f"report directory {pack}: cannot write there ({exc.strerror or exc})") from None
+    if (pack / MANIFEST).exists():
+        raise PackError(f"report directory {pack} already holds an evidence pack; choose an empty one")
+    return pack
 
 
 def write_json_atomic(path: Path, document: dict, default=str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from rootguard.facts.store import Unreadable, fact
+from rootguard.facts.registry import Unreadable, fact
 from rootguard.facts.shapes import maybe, need
 
 CONTACT_TYPES = ("BILLING", "OPERATIONS", "SECURITY")

@@ -16,7 +16,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from rootguard.errors import FactError, UnexpectedResponse
-from rootguard.facts.store import Unreadable, fact
+from rootguard.facts.registry import Unreadable, fact
 from rootguard.facts.shapes import maybe, need, timestamp
 
 DESCRIBE = "cloudtrail:DescribeTrails"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rootguard.errors import UnexpectedResponse
-from rootguard.facts.store import fact
+from rootguard.facts.registry import fact
 from rootguard.facts.shapes import maybe, need
 
 DETECTOR = "guardduty:GetDetector"

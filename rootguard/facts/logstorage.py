@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rootguard.errors import UnexpectedResponse
-from rootguard.facts.store import Unreadable, fact
+from rootguard.facts.registry import Unreadable, fact
 from rootguard.facts.shapes import listing, maybe, need
 
 BLOCK_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rootguard.errors import UnexpectedResponse
-from rootguard.facts.store import Unreadable, fact
+from rootguard.facts.registry import Unreadable, fact
 from rootguard.facts.shapes import maybe, need
 
 FILTERS = "logs:DescribeMetricFilters"

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 
 from rootguard.errors import FactError, UnexpectedResponse
-from rootguard.facts.store import Unreadable, fact
+from rootguard.facts.registry import Unreadable, fact
 from rootguard.facts.shapes import maybe, need
 
 DESCRIBE = "organizations:DescribeOrganization"

@@ -11,37 +11,21 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-import subprocess
-import tempfile
-import time
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from rootguard.reports import Reporter
+from rootguard.reports.allure_html import CATEGORIES, RESULTS_DIR, build_html
+
 SEVERITY = {"critical": "blocker", "high": "critical", "medium": "normal", "low": "minor"}
 CIS_BENCHMARK_URL = "https://www.cisecurity.org/benchmark/amazon_web_services"
-RESULTS_DIR = "allure-results"
-REPORT_DIR = "allure-report"
-REPORT_FILE = f"{REPORT_DIR}/index.html"
 # Building the HTML at the end of a run is opt-in: it takes 3-5 s a run, and rootguard's own
 # tests run the suite some sixty times. `rootguard report PACK` (make report) builds it any time.
 BUILD_AT_RUN_END = "ROOTGUARD_ALLURE_HTML"
 RUN_BUILD_TIMEOUT = 120
 
-# How rootguard outcomes read in Allure: error is "broken", waived is a skip whose trace (the
-# verdict message) says "waived until"; allure-pytest puts the control's failure in the message.
-# Allure 3 files a result under the first rule it matches, Allure 2 under every one, so the
-# plain skip rule excludes waivers itself. [\s\S] because Allure 2 matches the whole text.
-WAIVED = "waived until"
-CATEGORIES = [
-    {"name": "Non-compliant (failed)", "matchedStatuses": ["failed"]},
-    {"name": "Could not judge (error)", "matchedStatuses": ["broken"]},
-    {"name": "Waived exception", "matchedStatuses": ["skipped"], "traceRegex": f"[\\s\\S]*{WAIVED}[\\s\\S]*"},
-    {"name": "Not applicable (skipped)", "matchedStatuses": ["skipped"], "traceRegex": f"^(?![\\s\\S]*{WAIVED})[\\s\\S]*$"},
-]
 
 
 def securityhub_url(control_id: str) -> str:
@@ -127,19 +111,19 @@ def allure_cli(rootpath: Path) -> list[str] | None:
     return None
 
 
-def finish_allure_results(run) -> dict:
+def finish_allure_results(sweep, ending, config=None) -> dict:
     """environment.properties and categories.json, then the HTML report when asked for and the CLI is there."""
-    results = run.pack / RESULTS_DIR
+    results = sweep.pack / RESULTS_DIR
     if not results.is_dir():
         return {"results": None, "html_built": False, "reason": "allure-pytest wrote no results"}
     environment = {
-        "profile": run.profile.name,
-        "caller": run.caller.get("Arn") if run.caller else "",
+        "profile": sweep.profile.name,
+        "caller": sweep.caller.get("Arn") if sweep.caller else "",
         "suite_version": __import__("rootguard").__version__,
-        "started_at": run.started_text,
-        "finished_at": run.finished_text or "",
-        "accounts": str(len(run.accounts)),
-        "complete": str(run.complete).lower(),
+        "started_at": sweep.started_text,
+        "finished_at": ending.finished_text or "",
+        "accounts": str(len(sweep.accounts)),
+        "complete": str(ending.complete).lower(),
     }
     (results / "environment.properties").write_text(
         "".join(f"{key}={value}\n" for key, value in environment.items()), encoding="utf-8"
@@ -151,159 +135,48 @@ def finish_allure_results(run) -> dict:
     if os.environ.get(BUILD_AT_RUN_END, "").lower() not in ("1", "true", "yes"):
         status["reason"] = f"not built during the run ({BUILD_AT_RUN_END}=1 asks for it); `rootguard report PACK` builds it"
         return status
-    command = allure_cli(run.config.rootpath)
+    command = allure_cli(sweep.rootpath)
     if command is None:
         status["reason"] = "the Allure command line is not installed (make report installs it)"
         return status
-    status.update(build_html(command, run.pack, timeout=RUN_BUILD_TIMEOUT))
-    reporter = run.config.pluginmanager.get_plugin("terminalreporter")
+    status.update(build_html(command, sweep.pack, timeout=RUN_BUILD_TIMEOUT))
+    reporter = config.pluginmanager.get_plugin("terminalreporter") if config is not None else None
     if reporter is not None:
-        line = f"allure report: {run.pack / status['html']}" if status["html_built"] else f"allure report not built: {status['reason']}"
+        line = f"allure report: {sweep.pack / status['html']}" if status["html_built"] else f"allure report not built: {status['reason']}"
         reporter.write_line(line)
     return status
 
 
-def allure_config(output: Path, report_name: str) -> dict:
-    """Allure 3's configuration: only the awesome report, as one index.html, with rootguard's categories."""
-    return {
-        "name": report_name,
-        "output": str(output),
-        "plugins": {"awesome": {"options": {"singleFile": True, "reportName": report_name, "reportLanguage": "en"}}},
-        "categories": CATEGORIES,
-    }
+def allure_active(config) -> bool:
+    return config is not None and bool(getattr(config.option, "allure_report_dir", None))
 
 
-def report_name(pack: Path) -> str:
-    try:
-        results = json.loads((pack / "results.json").read_text(encoding="utf-8"))
-        return f"rootguard: profile {results['profile']}, {results['started_at']}"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "rootguard"
+class AllureVerdicts:
+    """Where tests run: each control's labels before the tests, each verdict (and its evidence) as it is reached."""
+
+    def __init__(self, sweep, catalogs: dict):
+        self.sweep = sweep
+        self.catalogs = catalogs
+
+    active = staticmethod(allure_active)
+
+    def pytest_collection_modifyitems(self, config, items) -> None:
+        label(items, self.catalogs)
+
+    @pytest.hookimpl
+    def pytest_rootguard_verdict(self, verdict, item, report) -> None:
+        # Allure carries the evidence behind a verdict someone has to act on; behind a pass
+        # it names the files. Every file stays in evidence/, hashed by the manifest.
+        pack = self.sweep.pack
+        documents = {} if verdict.outcome == "passed" else {p: (pack / p).read_text(encoding="utf-8") for p in verdict.evidence}
+        attach_verdict(verdict, documents)
 
 
-def build_html(command: list[str], pack: Path, timeout: float = 300) -> dict:
-    """Run `allure generate` and put its single self-contained index.html into the pack's allure-report/."""
-    results = pack / RESULTS_DIR
-    if not results.is_dir():
-        return {"html_built": False, "reason": f"{RESULTS_DIR}/ is missing from the pack"}
-    started = time.monotonic()
-    # The configuration and Allure's other outputs (summary.json, test-results.json) stay outside
-    # the pack; its working directory is empty so no stray allurerc.* elsewhere is picked up.
-    with tempfile.TemporaryDirectory(prefix="rootguard-allure-") as scratch:
-        work = Path(scratch)
-        output = work / "report"
-        config = work / "allurerc.json"
-        config.write_text(json.dumps(allure_config(output, report_name(pack)), indent=2), encoding="utf-8")
-        environment = {**os.environ, "NO_COLOR": "1", "FORCE_COLOR": "0"}
-        try:
-            completed = subprocess.run(
-                [*command, "generate", str(results.resolve()), "--config", str(config), "--output", str(output)],
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                cwd=work,
-                env=environment,
-                stdin=subprocess.DEVNULL,
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return {"html_built": False, "reason": f"allure generate failed: {exc}"}
-        index = output / "index.html"
-        if completed.returncode != 0 or not index.is_file():
-            return {"html_built": False, "reason": f"allure generate exited {completed.returncode}: {failure_line(completed)}"}
-        html = strip_analytics(index.read_text(encoding="utf-8"))
-    outside = external_resources(html)
-    if outside:
-        # An auditor opens the pack offline; a report that loads code from elsewhere is not evidence.
-        return {"html_built": False, "reason": f"the Allure report would load {outside[0]} from the network"}
-    target = pack / REPORT_FILE
-    target.parent.mkdir(exist_ok=True)
-    temporary = target.with_name(target.name + ".tmp")
-    temporary.write_text(html, encoding="utf-8")
-    os.replace(temporary, target)
-    return {
-        "html_built": True,
-        "html": REPORT_FILE,
-        "allure_version": allure_version(command),
-        "seconds": round(time.monotonic() - started, 1),
-    }
+class AllureResults(Reporter):
+    """At the end of the run: allure-results/'s environment and categories, and the HTML report when asked for."""
 
+    name = "allure"
+    active = staticmethod(allure_active)
 
-def failure_line(completed: subprocess.CompletedProcess) -> str:
-    """The line that says what went wrong: node ends a crash with its version, so prefer an Error line."""
-    lines = [line.strip() for line in (completed.stderr or completed.stdout or "").splitlines() if line.strip()]
-    errors = [line for line in lines if "Error" in line]
-    return (errors or lines or ["no output"])[0][:300]
-
-
-def allure_version(command: list[str]) -> str | None:
-    try:
-        return json.loads((Path(command[-1]).parent / "package.json").read_text(encoding="utf-8")).get("version")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-# The awesome report's template always adds Google Analytics (a remote script and a call that
-# sends the report's id). The pack must open offline and tell no third party it was opened.
-ANALYTICS = re.compile(
-    r"<script[^>]*\bsrc=\"https://www\.googletagmanager\.com/[^\"]*\"[^>]*>\s*</script>"
-    r"(\s*<script>\s*window\.dataLayer\b.*?</script>)?",
-    re.DOTALL,
-)
-
-
-def strip_analytics(html: str) -> str:
-    return ANALYTICS.sub("", html)
-
-
-class _Resources(HTMLParser):
-    """Collects what a browser would fetch by itself: scripts, stylesheets, images, frames, @import and url()."""
-
-    FETCHED = {"script": ("src",), "img": ("src", "srcset"), "iframe": ("src",), "embed": ("src",), "source": ("src", "srcset"),
-               "video": ("src", "poster"), "audio": ("src",), "object": ("data",)}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.found: list[str] = []
-        self._in_style = False
-
-    def handle_starttag(self, tag, attrs):
-        values = dict(attrs)
-        names = self.FETCHED.get(tag, ())
-        if tag == "link":
-            rel = (values.get("rel") or "").lower()
-            if any(kind in rel for kind in ("stylesheet", "icon", "preload", "modulepreload", "prefetch", "manifest")):
-                names = ("href",)
-        for name in names:
-            value = (values.get(name) or "").strip()
-            if is_remote(value):
-                self.found.append(f"<{tag} {name}={value[:100]}>")
-        if "style" in values:
-            self.found.extend(remote_css_urls(values["style"] or ""))
-        self._in_style = tag == "style"
-
-    def handle_endtag(self, tag):
-        if tag == "style":
-            self._in_style = False
-
-    def handle_data(self, data):
-        if self._in_style:
-            self.found.extend(remote_css_urls(data))
-
-
-def is_remote(value: str) -> bool:
-    return value.lower().startswith(("http://", "https://", "//"))
-
-
-CSS_URL = re.compile(r"""(?:@import\s+(?:url\()?|url\()\s*['"]?([^'")\s]+)""", re.IGNORECASE)
-
-
-def remote_css_urls(css: str) -> list[str]:
-    return [f"css {url[:100]}" for url in CSS_URL.findall(css) if is_remote(url)]
-
-
-def external_resources(html: str) -> list[str]:
-    """What an HTML page would load from the network on opening (links a reader clicks are not counted)."""
-    parser = _Resources()
-    parser.feed(html)
-    parser.close()
-    return parser.found
+    def finish(self, ending) -> dict:
+        return finish_allure_results(self.sweep, ending, self.config)

@@ -9,17 +9,57 @@ from __future__ import annotations
 
 from html import escape
 
-from rootguard.frameworks import framework_matrix
-from rootguard.reports.terminal import MARKS, counts
-from rootguard.verdicts import OUTCOMES
+from rootguard import __version__
+
+from rootguard.frameworks import load_catalogs
+from rootguard.reports import Reporter
+from rootguard.reports.framework_matrix import framework_matrix
+from rootguard.reports.results_json import counts
+from rootguard.reports.terminal import MARKS
+from rootguard.vocabulary import OUTCOMES
 
 
-class HtmlReport:
-    def __init__(self, run):
-        self.run = run
+class HtmlReport(Reporter):
+    name = "html"
+
+    @staticmethod
+    def active(config) -> bool:
+        return config is not None and config.pluginmanager.hasplugin("html") and bool(getattr(config.option, "htmlpath", None))
+
+    _page = None
 
     def pytest_html_report_title(self, report):
-        report.title = f"rootguard evidence: profile {self.run.profile.name}, {self.run.started_text}"
+        # Asked when the session starts, before the accounts (and so the sweep) are known:
+        # the page object keeps the title, set as soon as the sweep is.
+        self._page = report
+        self._title()
+
+    def start(self, sweep) -> None:
+        super().start(sweep)
+        self._title()
+        self._environment()
+
+    def _environment(self) -> None:
+        """The run's metadata in pytest-html's environment table."""
+        try:
+            from pytest_metadata.plugin import metadata_key
+        except ImportError:
+            return
+        metadata = self.config.stash.get(metadata_key, None) if self.config is not None else None
+        if metadata is None:
+            return
+        sweep = self.sweep
+        metadata["rootguard profile"] = sweep.profile.name
+        metadata["rootguard caller"] = str(sweep.caller.get("Arn"))
+        metadata["rootguard suite version"] = __version__
+        metadata["rootguard started (UTC)"] = sweep.started_text
+        metadata["rootguard accounts"] = str(len(sweep.accounts))
+        if sweep.replay_of:
+            metadata["rootguard replay of"] = sweep.replay_of["pack"]
+
+    def _title(self) -> None:
+        if self._page is not None and self.sweep is not None:
+            self._page.title = f"rootguard evidence: profile {self.sweep.profile.name}, {self.sweep.started_text}"
 
     def pytest_html_results_table_header(self, cells):
         cells.insert(1, "<th>Control</th>")
@@ -62,29 +102,28 @@ class HtmlReport:
         data[:] = [escape(result.message) + "\n"] + [entry for entry in data if entry != "No log output captured."]
 
     def pytest_html_results_summary(self, prefix, summary, postfix, session):
-        run = self.run
-        if not run.results:
+        if not self.verdicts:
             return
-        prefix.append(account_matrix_html(run))
-        prefix.append(framework_matrix_html(framework_matrix(run.results, run.catalogs())))
+        prefix.append(account_matrix_html(self.sweep.accounts, self.verdicts))
+        prefix.append(framework_matrix_html(framework_matrix(self.verdicts, load_catalogs())))
 
 
-def account_matrix_html(run) -> str:
-    controls = list(dict.fromkeys(r.control.id for r in run.results))
+def account_matrix_html(accounts, verdicts) -> str:
+    controls = list(dict.fromkeys(r.control.id for r in verdicts))
     cell = {}
     rank = {"error": 5, "failed": 4, "waived": 3, "skipped": 2, "passed": 1}
-    for r in run.results:
+    for r in verdicts:
         key = (r.account_id, r.control.id)
         if key not in cell or rank[r.outcome] > rank[cell[key]]:
             cell[key] = r.outcome
     head = "".join(f"<th title=\"{escape(c)}\">{escape(c)}</th>" for c in controls)
     rows = []
-    for account in run.accounts:
+    for account in accounts:
         marks = "".join(
             f"<td class=\"rootguard-{cell.get((account.id, c), 'none')}\">{MARKS.get(cell.get((account.id, c), ''), '-')}</td>" for c in controls
         )
         rows.append(f"<tr><th>{escape(account.name)} ({account.id})</th>{marks}</tr>")
-    tally = counts(run.results)
+    tally = counts(verdicts)
     totals = ", ".join(f"{tally[o]} {o}" for o in OUTCOMES)
     return (
         "<h2 id=\"rootguard-matrix\">Accounts by controls</h2>"

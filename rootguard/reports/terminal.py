@@ -1,79 +1,13 @@
-"""Reports: results.json in the DESIGN.md schema, and the terminal matrix of accounts by controls."""
+"""The terminal: each finding once, the accounts-by-controls matrix, the comparison, the gate, the pack."""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-from pathlib import Path
-
-from rootguard import __version__
-from rootguard.evidence.documents import json_default, redact
-from rootguard.verdicts import OUTCOMES, Result
-from rootguard.evidence.pack import RESULTS, PackError, write_json_atomic
+from rootguard.profile.waivers import waiver_usage
+from rootguard.reports import Reporter
+from rootguard.reports.results_json import counts
+from rootguard.vocabulary import OUTCOMES
 
 MARKS = {"passed": ".", "failed": "F", "error": "E", "skipped": "s", "waived": "w"}
-
-
-def write_results(pack: Path, run, results: list[Result], complete: bool) -> Path:
-    document = {
-        "profile": run.profile.name,
-        "started_at": run.started_text,
-        "finished_at": run.finished_text,
-        "suite_version": __version__,
-        "caller": run.caller.get("Arn") if run.caller else None,
-        **run.results_extras(),
-        "complete": complete,
-        "accounts": [{"account_id": a.id, "account_name": a.name, "source": a.source} for a in run.accounts],
-        "counts": dict(counts(results)),
-        "results": [r.as_json() for r in sorted(results, key=result_order)],
-    }
-    path = pack / RESULTS
-    write_json_atomic(path, redact(document), default=json_default)
-    return path
-
-
-def result_order(result: Result) -> tuple:
-    return (result.account_name, result.account_id, result.control.id, result.region or "")
-
-
-def compare_results(earlier_pack: Path, results: list[Result]) -> dict:
-    """What changed since an earlier pack: newly failing, newly passing, other changes, added, removed."""
-    path = earlier_pack / RESULTS
-    try:
-        earlier = json.loads(path.read_text(encoding="utf-8"))
-        before = {(r["control"], r["account_id"], r["region"]): r for r in earlier["results"]}
-    except FileNotFoundError:
-        raise PackError(f"{path}: no such file") from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise PackError(f"{path}: not a rootguard results file ({exc})") from None
-    now = {(r.control.id, r.account_id, r.region): r for r in results}
-    bad = {"failed", "error"}
-    changes: dict[str, list] = {"newly_failing": [], "newly_passing": [], "changed": [], "added": [], "removed": []}
-    for key in sorted(set(before) | set(now), key=lambda k: (k[1], k[0], k[2] or "")):
-        control, account_id, region = key
-        old, new = before.get(key), now.get(key)
-        entry = {"control": control, "account_id": account_id, "region": region}
-        if old is None:
-            changes["added"].append({**entry, "outcome": new.outcome})
-            continue
-        if new is None:
-            changes["removed"].append({**entry, "outcome": old["outcome"]})
-            continue
-        if old["outcome"] == new.outcome:
-            continue
-        entry.update({"was": old["outcome"], "now": new.outcome, "message": new.message})
-        if new.outcome in bad and old["outcome"] not in bad:
-            changes["newly_failing"].append(entry)
-        elif new.outcome == "passed" and old["outcome"] in bad:
-            changes["newly_passing"].append(entry)
-        else:
-            changes["changed"].append(entry)
-    return {
-        "against": str(earlier_pack),
-        "against_started_at": earlier.get("started_at"),
-        "unchanged": sum(1 for key in set(before) & set(now) if before[key]["outcome"] == now[key].outcome),
-        **changes,
-    }
 
 
 def comparison_lines(comparison: dict) -> list[str]:
@@ -97,17 +31,11 @@ def comparison_lines(comparison: dict) -> list[str]:
     return lines
 
 
-def counts(results: list[Result]) -> Counter:
-    tally = Counter({outcome: 0 for outcome in OUTCOMES})
-    tally.update(r.outcome for r in results)
-    return tally
-
-
-def matrix_lines(results: list[Result], accounts, control_ids: list[str]) -> list[str]:
+def matrix_lines(verdicts, accounts, control_ids: list[str]) -> list[str]:
     """Accounts as rows, controls as numbered columns, one mark per outcome (regional: worst mark)."""
     worst = {"error": 5, "failed": 4, "waived": 3, "skipped": 2, "passed": 1}
     cell: dict[tuple[str, str], str] = {}
-    for r in results:
+    for r in verdicts:
         key = (r.account_id, r.control.id)
         if key not in cell or worst[r.outcome] > worst[cell[key]]:
             cell[key] = r.outcome
@@ -125,6 +53,46 @@ def matrix_lines(results: list[Result], accounts, control_ids: list[str]) -> lis
     for start in range(0, len(legend), per_line):
         lines.append("   ".join(f"{entry:<{column}}" for entry in legend[start : start + per_line]).rstrip())
     lines.append("marks: . passed  F failed  E error  s skipped  w waived  - not run")
-    tally = counts(results)
+    tally = counts(verdicts)
     lines.append(", ".join(f"{tally[o]} {o}" for o in OUTCOMES))
     return lines
+
+
+class TerminalReport(Reporter):
+    """After pytest's own summary: findings (unless --tb asked for pytest's), the matrix, the gate and the pack."""
+
+    name = "terminal"
+    list_findings = False
+    ending = None
+
+    def write(self, ending) -> None:
+        self.ending = ending
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus, config) -> None:
+        sweep, verdicts, ending = self.sweep, self.verdicts, self.ending
+        if sweep is None or not sweep.accounts or not verdicts:
+            return
+        controls = list(dict.fromkeys(v.control.id for v in verdicts))
+        findings = [v for v in verdicts if v.outcome in ("failed", "error")]
+        if self.list_findings and findings:
+            terminalreporter.section(f"rootguard findings: {len(findings)} failed or error")
+            for v in findings:
+                terminalreporter.write_line(f"{v.outcome.upper():6} {v.control.id}: {v.message}")
+        terminalreporter.section(f"rootguard: profile {sweep.profile.name}, {len(sweep.accounts)} accounts x {len(controls)} controls")
+        for line in matrix_lines(verdicts, sweep.accounts, controls):
+            terminalreporter.write_line(line)
+        if ending is None:
+            return
+        if ending.comparison:
+            for line in comparison_lines(ending.comparison):
+                terminalreporter.write_line(line)
+        for usage in waiver_usage(sweep.profile.waivers, verdicts, sweep.started_at.date()):
+            if not usage["matched"]:
+                who = ", ".join(usage["accounts"]) or usage["account_pattern"]
+                terminalreporter.write_line(
+                    f"waiver for {usage['control']} on {who} (approved by {usage['approved_by']}) matches nothing judged in this run"
+                )
+        terminalreporter.write_line(ending.decision.describe(sweep.profile.min_severity))
+        if not ending.complete:
+            terminalreporter.write_line("the run did not finish: the pack holds what it judged and is marked incomplete")
+        terminalreporter.write_line(f"evidence pack: {sweep.pack}")

@@ -1,0 +1,57 @@
+"""results.json: every verdict of the run in the DESIGN.md schema, with the run's context around it."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rootguard import __version__
+from rootguard.evidence.documents import json_default, redact
+from rootguard.evidence.pack import RESULTS, write_json_atomic
+from rootguard.evidence.replay import settings_of
+from rootguard.profile.waivers import waiver_usage
+from rootguard.reports import Reporter
+from rootguard.vocabulary import OUTCOMES
+
+
+def counts(verdicts) -> Counter:
+    tally = Counter({outcome: 0 for outcome in OUTCOMES})
+    tally.update(v.outcome for v in verdicts)
+    return tally
+
+
+def verdict_order(verdict) -> tuple:
+    return (verdict.account_name, verdict.account_id, verdict.control.id, verdict.region or "")
+
+
+class ResultsJson(Reporter):
+    name = "results"
+
+    def document(self, ending) -> dict:
+        sweep, decision = self.sweep, ending.decision
+        extras = {
+            # Fields beyond the DESIGN.md contract.
+            "complete": ending.complete,
+            "backend": sweep.backend,
+            "caller_identity": redact(sweep.caller) if sweep.caller else None,
+            "settings": settings_of(sweep.profile),
+            "frameworks_selected": list(sweep.frameworks_selected),
+            "shard": sweep.shard,
+            "gate": {"min_severity": sweep.profile.min_severity, "exit_code": decision.code, "blocking": len(decision.blocking)},
+            "waivers": waiver_usage(sweep.profile.waivers, self.verdicts, sweep.started_at.date()),
+        }
+        if sweep.replay_of:
+            extras["replay_of"] = sweep.replay_of
+        return {
+            "profile": sweep.profile.name,
+            "started_at": sweep.started_text,
+            "finished_at": ending.finished_text,
+            "suite_version": __version__,
+            "caller": sweep.caller.get("Arn") if sweep.caller else None,
+            **extras,
+            "accounts": [{"account_id": a.id, "account_name": a.name, "source": a.source} for a in sweep.accounts],
+            "counts": dict(counts(self.verdicts)),
+            "results": [v.as_json() for v in sorted(self.verdicts, key=verdict_order)],
+        }
+
+    def write(self, ending) -> None:
+        write_json_atomic(self.sweep.pack / RESULTS, redact(self.document(ending)), default=json_default)
