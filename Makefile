@@ -65,3 +65,13 @@ bench: $(STAMP)
 .PHONY: bench-floor
 bench-floor: $(STAMP)
 	$(PY) benchmarks/floor.py $(ARGS)
+
+# Mutation testing of the controls' rules and the facts' readers against the flat rule tests
+# (pyproject.toml [tool.mutmut]): a measurement of the tests, not a test, so CI never runs it.
+# tests/README.md keeps the last result and why each surviving mutant is left.
+.PHONY: mutation
+mutation: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test,mutation]"
+	rm -rf mutants
+	$(VENV)/bin/mutmut run || true
+	$(VENV)/bin/mutmut results

@@ -103,6 +103,38 @@ def test_replay_without_any_aws_reproduces_every_outcome(pytester, demo_pack, mo
     assert "161 unchanged, 0 different" in result.stdout.str()
 
 
+def test_replay_missing_a_response_says_so_and_asks_aws_nothing(pytester, demo_pack, tmp_path, monkeypatch):
+    """A recorded response gone from the pack: the verdicts that need it are `error`, and no request leaves."""
+    import shutil
+
+    from rootguard.evidence.pack import read_manifest, write_manifest
+
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_pack, copy)
+    (copy / "evidence" / "222233334444" / "iam.account_summary--us-east-1.json").unlink()
+    manifest = read_manifest(copy)
+    write_manifest(copy, {k: v for k, v in manifest.items() if k not in ("files", "pack_format", "algorithm")})
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    attempts = []
+
+    def no_aws(self, operation, params):
+        attempts.append(operation)
+        raise AssertionError(f"replay called AWS: {operation}")
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", no_aws)
+    replay = tmp_path / "replay"
+    pytester.runpytest(SUITE, "--replay", str(copy), "--report-dir", str(replay), "-k", "root_mfa or root_recent_use")
+    again = {(r["control"], r["account_id"]): r for r in json.loads((replay / "results.json").read_text())["results"]}
+    assert attempts == []
+    entry = again[("root-mfa", "222233334444")]
+    assert entry["outcome"] == "error"
+    assert "iam:GetAccountSummary: the pack has no recorded response for this request" in entry["message"]
+    # Verdicts that do not need it are re-performed as recorded.
+    assert again[("root-recent-use", "222233334444")]["outcome"] == "failed"
+    assert again[("root-mfa", "123456789012")]["outcome"] == "passed"
+
+
 def test_replay_refuses_a_tampered_pack(pytester, demo_pack, tmp_path):
     import shutil
 

@@ -52,3 +52,11 @@ def test_patterns_that_do_not(pattern):
 )
 def test_patterns_that_watch_failed_console_signins(pattern, watches):
     assert matches_console_signin_failures(pattern) is watches
+
+
+def test_patterns_without_both_braces_or_spaces():
+    assert matches_root_usage('{$.userIdentity.type=Root}')
+    assert matches_root_usage('{$.userIdentity.type="Root"}')
+    assert not matches_root_usage('{ $.userIdentity.type = "Root" ')
+    assert not matches_root_usage(' $.userIdentity.type = "Root" }')
+    assert not matches_root_usage('$.userIdentity.type = "Root"')

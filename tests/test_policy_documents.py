@@ -75,3 +75,15 @@ def test_documents_are_read_strictly():
     for bad in ({"Version": "2012-10-17"}, {"Statement": ["text"]}, {"Statement": [{"Action": "*"}]}):
         with pytest.raises(UnexpectedResponse):
             statements(bad, "iam:X")
+
+
+def test_url_encoded_documents_are_decoded_and_plain_ones_left_alone():
+    # IAM returns policy documents URL-encoded; DescribePolicy does not.
+    encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D"
+    assert parse_document(encoded, "x:Y") == {"Version": "2012-10-17", "Statement": []}
+    assert parse_document("  " + encoded, "x:Y") == {"Version": "2012-10-17", "Statement": []}
+    plain = '{"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::logs%20bucket/*"}]}'
+    assert parse_document(plain, "x:Y")["Statement"][0]["Resource"] == "arn:aws:s3:::logs%20bucket/*"
+    trailing = '{"Statement": []}  %'
+    with pytest.raises(UnexpectedResponse):
+        parse_document(trailing, "x:Y")
