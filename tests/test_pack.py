@@ -313,7 +313,7 @@ def test_unknown_framework_id_is_a_collection_error(pytester):
         test_bad_control='''
         from rootguard.controls import control
 
-        @control(id="made-up", title="t", severity="low", rationale="r", remediation="m",
+        @control(id="made-up", title="t", severity="low", rationale="r", remediation="m", passes_when="p",
                  facts=["iam.root_report"], frameworks={"soc2": ["CC99.9"]})
         def test_made_up(account):
             pass

@@ -6,20 +6,42 @@ from rootguard.accounts import Account
 from rootguard.controls import Control, Target, control
 from rootguard.controls.given import GivenFacts, GivenProfile, GivenSweep, NOW
 from rootguard.facts import REGISTRY, fact
+from rootguard.profile import PARAM_DEFAULTS
 
 
 def test_control_marker_carries_its_metadata_normalized():
     mark = control(
         id="x-y", title="T", severity="low", rationale="one\n   two", remediation=" fix\n it ", facts=["iam.root_report"],
-        frameworks={"soc2": ["CC6.1"]},
+        frameworks={"soc2": ["CC6.1"]}, passes_when="within\n  `days` ({root_recent_use_days})",
     )
     assert mark.name == "control"
     assert mark.args[0] == Control(
         id="x-y", title="T", severity="low", rationale="one two", remediation="fix it", facts=("iam.root_report",),
-        frameworks={"soc2": ("CC6.1",)}, regional=False,
+        frameworks={"soc2": ("CC6.1",)}, regional=False, passes_when="within `days` ({root_recent_use_days})",
     )
-    regional = control(id="r", title="T", severity="low", rationale="r", remediation="r", facts=[], frameworks={}, regional=True)
+    assert mark.args[0].criteria({"root_recent_use_days": 30}) == "within `days` (30)"
+    assert mark.args[0].check() == []
+    regional = control(
+        id="r", title="T", severity="low", rationale="r", remediation="r", passes_when="p", facts=[], frameworks={}, regional=True
+    )
     assert regional.args[0].regional is True
+
+
+def test_a_pass_rule_names_only_profile_settings_and_shows_lists_as_their_items():
+    wrong = control(id="x", title="T", severity="low", rationale="r", remediation="r", passes_when="under {max_days}", facts=[], frameworks={})
+    assert wrong.args[0].check() == [
+        "passes_when names {max_days}, which is not a profile setting (params: " + ", ".join(PARAM_DEFAULTS) + ")"
+    ]
+    listed = control(
+        id="x", title="T", severity="low", rationale="r", remediation="r", passes_when="only {scp_root_allowed_actions}; mfa delete {require_mfa_delete}",
+        facts=[], frameworks={},
+    ).args[0]
+    assert listed.criteria({"scp_root_allowed_actions": (), "require_mfa_delete": False}) == "only none; mfa delete no"
+    assert listed.criteria({"scp_root_allowed_actions": ["iam:Get*", "s3:List*"], "require_mfa_delete": True}) == (
+        "only iam:Get*, s3:List*; mfa delete yes"
+    )
+    empty = control(id="x", title="T", severity="low", rationale="r", remediation="r", passes_when=" ", facts=[], frameworks={})
+    assert empty.args[0].check() == ["passes_when is empty"]
 
 
 def test_a_fact_name_is_taken_once():

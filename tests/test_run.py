@@ -215,7 +215,7 @@ def test_a_control_that_breaks_is_an_error_and_keeps_its_traceback(pytester):
         from rootguard.controls import control
 
         @control(id="broken-control", title="A control with a bug", severity="low", rationale="r",
-                 remediation="m", facts=["iam.account_summary"], frameworks={})
+                 remediation="m", passes_when="p", facts=["iam.account_summary"], frameworks={})
         def test_broken_control(account):
             summary = account.fact("iam.account_summary")
             return summary["NoSuchKey"]["deeper"]

@@ -21,6 +21,9 @@ INTERNATIONAL_PHONE = re.compile(r"^\+[1-9][0-9 ().-]+$")
     remediation="""Complete the contact: Account > Contact information > Edit, with a full name, a phone
         number written with + and country code (like +1 206 555 0100) and a postal address
         (aws account put-contact-information).""",
+    passes_when="""the account's primary contact (GetContactInformation) has a full name, a phone number in
+        international format (a leading `+` and country code, 7 to 15 digits) and an address with
+        street, city and country""",
     facts=["account.contact_information"],
     frameworks={"soc2": ["CC2.3"], "iso27001": ["A.5.24", "A.5.23"], "cis-v3": ["1.1"], "cis-v5": ["1.1"]},
 )
@@ -52,6 +55,7 @@ def test_root_contact_details(account):
         unset, the warning goes only to the root email address, which often nobody reads.""",
     remediation="""Set all three: Account > Alternate contacts, or aws account put-alternate-contact
         --alternate-contact-type BILLING|OPERATIONS|SECURITY ...""",
+    passes_when="billing, operations and security alternate contacts are all set",
     facts=["account.alternate_contacts"],
     frameworks={"soc2": ["CC2.3", "CC7.4"], "iso27001": ["A.5.24", "A.5.23"], "cis-v3": ["1.2"], "cis-v5": ["1.2"], "securityhub": ["Account.1"]},
 )
@@ -80,6 +84,7 @@ def test_alternate_contacts(account):
         alert is frequently the first sign anyone sees.""",
     remediation="""Create a cost budget with an alert to an email address or SNS topic: Billing and Cost
         Management > Budgets > Create budget.""",
+    passes_when="at least one cost budget has a notification with at least one subscriber",
     facts=["budgets.cost_budget_names", "budgets.cost_budgets"],
     frameworks={"soc2": ["CC7.2", "A1.1"], "iso27001": ["A.8.6", "A.8.16"]},
 )

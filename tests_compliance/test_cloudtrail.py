@@ -16,6 +16,8 @@ from rootguard.controls.trail_logs import logging_trails
         the investigation of a root compromise starts from this log.""",
     remediation="""Create a multi-region trail (or an organization trail from the management account)
         recording All management events, and start logging: CloudTrail > Trails > Create trail.""",
+    passes_when="""at least one multi-region trail (own or organization trail) is logging and records read and
+        write management events""",
     facts=["cloudtrail.trails", "cloudtrail.statuses", "cloudtrail.all_management_events"],
     frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.15", "A.8.16"], "cis-v3": ["3.1"], "cis-v5": ["3.1"], "securityhub": ["CloudTrail.1"]},
 )
@@ -56,6 +58,7 @@ def test_cloudtrail_multi_region(account):
         or deleted after delivery, which an auditor relies on when the log is evidence.""",
     remediation="""Enable log file validation on each trail: CloudTrail > Trails > (trail) > Edit >
         Log file validation (aws cloudtrail update-trail --enable-log-file-validation).""",
+    passes_when="every trail logging for the account has log file validation; no logging trail at all fails",
     facts=["cloudtrail.trails", "cloudtrail.statuses"],
     frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.15", "A.5.28"], "cis-v3": ["3.2"], "cis-v5": ["3.2"], "securityhub": ["CloudTrail.4"]},
 )
@@ -91,6 +94,8 @@ def test_cloudtrail_log_validation(account):
         there, or stopped delivering, leaves those alarms blind.""",
     remediation="""Configure the multi-region trail to send events to a CloudWatch Logs group with a role
         CloudTrail can assume, and fix any delivery error shown in the trail's status.""",
+    passes_when="""a multi-region logging trail delivers to a CloudWatch Logs group and its last delivery is
+        under `cloudwatch_delivery_max_hours` ({cloudwatch_delivery_max_hours}) old""",
     facts=["cloudtrail.trails", "cloudtrail.statuses"],
     frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.15", "A.8.16"], "securityhub": ["CloudTrail.5"]},
 )

@@ -12,6 +12,7 @@ from rootguard.controls.partial import Gaps
         crypto-mining; attackers favour regions nobody uses, so it has to run in every region.""",
     remediation="""Enable GuardDuty in the region (GuardDuty > Get started > Enable, or aws guardduty
         create-detector --enable), best for the whole organization from a delegated administrator.""",
+    passes_when="a GuardDuty detector is enabled in the region; one outcome per profile region",
     facts=["guardduty.detectors"],
     frameworks={"soc2": ["CC7.2", "CC6.8"], "iso27001": ["A.8.16", "A.8.7"], "securityhub": ["GuardDuty.1"]},
     regional=True,
@@ -37,6 +38,9 @@ def test_guardduty_enabled(account):
         and start recording: AWS Config > Settings (aws configservice put-configuration-recorder
         --recording-group allSupported=true,includeGlobalResourceTypes=true, then
         start-configuration-recorder).""",
+    passes_when="""in at least one profile region an AWS Config recorder of the account's own records all
+        supported resource types (or all but named exclusions, `EXCLUSION_BY_RESOURCE_TYPES`), IAM's
+        global types included, and is recording""",
     facts=["config.recorders_everywhere"],
     frameworks={"soc2": ["CC7.1", "CC8.1"], "iso27001": ["A.8.9", "A.8.16"]},
 )

@@ -16,6 +16,9 @@ REUSE_PREVENTION = 24
     remediation="""Keep at least two principals with AdministratorAccess (roles assumed through SSO, or
         break-glass IAM users), and assign an MFA device to every IAM user among them:
         IAM > Users > (user) > Security credentials > Assign MFA device.""",
+    passes_when="""at least two distinct principals (IAM users or roles) hold administrator access
+        (AdministratorAccess, or a customer managed or inline policy allowing `*` on `*`, directly
+        or through a group), and every IAM user among them has MFA (credential report)""",
     facts=["iam.administrators", "iam.users"],
     frameworks={"soc2": ["CC6.1", "CC6.2", "CC6.3"], "iso27001": ["A.8.2", "A.5.18", "A.8.5"]},
 )
@@ -51,6 +54,7 @@ def test_break_glass_admins(account):
         console without MFA is a way into the account that bypasses everything done for root.""",
     remediation="""Assign an MFA device to each listed user (IAM > Users > (user) > Security credentials >
         Assign MFA device), or remove the console password of users who do not need one.""",
+    passes_when="every IAM user with a console password has MFA (credential report); no such user passes",
     facts=["iam.users"],
     frameworks={"soc2": ["CC6.1"], "iso27001": ["A.8.5", "A.5.17"], "cis-v3": ["1.10"], "cis-v5": ["1.9"], "securityhub": ["IAM.5"]},
 )
@@ -77,6 +81,8 @@ def test_iam_console_mfa(account):
     remediation="""Set a password policy with a minimum length of at least 14 and "prevent password reuse"
         of 24: IAM > Account settings > Password policy
         (aws iam update-account-password-policy --minimum-password-length 14 --password-reuse-prevention 24).""",
+    passes_when="""the IAM password policy requires at least `min_password_length` ({min_password_length})
+        characters and prevents reuse of the last 24 passwords; no policy fails""",
     facts=["iam.password_policy"],
     frameworks={
         "soc2": ["CC6.1"],

@@ -48,6 +48,9 @@ def _judge_buckets(account, fact, problems_of, fix: str) -> str:
     remediation="""Turn on all four Block Public Access settings for the bucket or the whole account
         (S3 > Block Public Access settings), and remove public statements from its policy and public
         grants from its ACL.""",
+    passes_when="""the S3 bucket of each multi-region trail has all four Block Public Access settings on (each
+        at bucket or account level), no public bucket policy (GetBucketPolicyStatus `IsPublic`) and
+        no ACL grant to everyone or to any AWS user; no multi-region trail fails""",
     facts=["cloudtrail.trails", "s3.bucket_names", "s3.trail_bucket_exposure"],
     frameworks={"soc2": ["CC6.1", "CC6.6"], "iso27001": ["A.8.15", "A.5.33", "A.8.3"], "securityhub": ["CloudTrail.6"]},
 )
@@ -79,6 +82,8 @@ def test_cloudtrail_bucket_private(account):
     remediation="""Enable versioning on the bucket (S3 > bucket > Properties > Bucket Versioning), and
         where the profile requires it, MFA delete as the root user
         (aws s3api put-bucket-versioning --versioning-configuration Status=Enabled,MFADelete=Enabled --mfa ...).""",
+    passes_when="""the S3 bucket of each multi-region trail has versioning enabled, and MFA delete too when
+        `require_mfa_delete` is set; no multi-region trail fails""",
     facts=["cloudtrail.trails", "s3.bucket_names", "s3.trail_bucket_versioning"],
     frameworks={"soc2": ["CC7.2", "A1.2"], "iso27001": ["A.8.15", "A.5.33", "A.8.13"], "securityhub": ["S3.14"]},
 )
@@ -107,6 +112,8 @@ def test_cloudtrail_bucket_versioning(account):
         investigations read events, and a short retention deletes them before anyone looks.""",
     remediation="""Set the log group's retention to at least the profile's log_retention_days (365 by
         default) or never expire: CloudWatch > Log groups > (group) > Actions > Edit retention setting.""",
+    passes_when="""the CloudWatch Logs group of a multi-region logging trail keeps events at least
+        `log_retention_days` ({log_retention_days}) days, or never expires; no such trail fails""",
     facts=["cloudtrail.trails", "cloudtrail.statuses", "logs.trail_log_group_retention"],
     frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.15", "A.5.28", "A.5.33"], "securityhub": ["CloudWatch.16"]},
 )

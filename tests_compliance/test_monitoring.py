@@ -34,6 +34,9 @@ def _judge(account, matches, event: str, most: int, fix: str) -> None:
         a page to a person, but only if the alarm notifies a topic someone has actually subscribed to.""",
     remediation="""On the multi-region trail's log group, add the CIS root-usage metric filter, a CloudWatch
         alarm on its metric (threshold >= 1) and an SNS topic with a confirmed email or pager subscription.""",
+    passes_when="""a metric filter matching root use on the log group of a multi-region logging trail feeds a
+        CloudWatch alarm that goes to ALARM on one matching event, with actions enabled and an SNS
+        topic among its alarm actions that has at least one confirmed subscription""",
     facts=FACTS,
     frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.16", "A.8.15"], "cis-v3": ["4.3"], "cis-v5": ["4.3"], "securityhub": ["CloudWatch.1"]},
 )
@@ -50,6 +53,8 @@ def test_root_usage_alarm(account):
     remediation="""On the multi-region trail's log group, add the CIS metric filter for console
         authentication failures, a CloudWatch alarm on its metric and an SNS topic with a confirmed
         subscription.""",
+    passes_when="""as root-usage-alarm, for failed console sign-ins, with an alarm that goes to ALARM on at
+        most `signin_failure_events` ({signin_failure_events}) of them in one period""",
     facts=FACTS,
     frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.16", "A.8.15"], "cis-v3": ["4.6"], "cis-v5": ["4.6"], "securityhub": ["CloudWatch.6"]},
 )

@@ -22,6 +22,14 @@ def _outside_organization(account, org) -> None:
     remediation="""Attach an SCP with a Deny of Action "*" on Resource "*" under the condition
         StringLike aws:PrincipalArn arn:aws:iam::*:root to the organization root or the account's
         OU (AWS Organizations > Policies > Service control policies).""",
+    passes_when="""the account, a member of an AWS Organization, is covered by a service control policy
+        (attached to it, to an OU above it or to the root) with a statement denying Action `*` on
+        Resource `*` when `aws:PrincipalArn` is like `arn:aws:iam::*:root` or `arn:*:iam::*:root`
+        (or equals the account's root ARN, in its partition), under no other condition but
+        exemptions of other principals and of `sts:AssumeRoot` sessions (AWS Control Tower's
+        `ExemptedPrincipalArns`, `ExemptAssumeRoot`); a `NotAction` may leave only actions listed in
+        `scp_root_allowed_actions` ({scp_root_allowed_actions}); skipped for a management account
+        and for an account in no organization""",
     facts=["organizations.organization", "organizations.service_control_policies"],
     frameworks={"soc2": ["CC6.1", "CC6.3"], "iso27001": ["A.8.2", "A.5.15"]},
 )
@@ -71,6 +79,10 @@ def test_scp_deny_root(account):
         root credentials management and privileged root actions in member accounts
         (aws iam enable-organizations-root-credentials-management and
         enable-organizations-root-sessions).""",
+    passes_when="""the account's organization has IAM's `RootCredentialsManagement` and `RootSessions` features
+        enabled, judged once for the organization from the management view (IAM's trusted access
+        off, or an organization without all features, fails); skipped for an account in no
+        organization""",
     facts=["organizations.organization", "organizations.root_access_features"],
     frameworks={"soc2": ["CC6.1", "CC6.2"], "iso27001": ["A.8.2", "A.5.17", "A.5.18"]},
 )

@@ -66,6 +66,9 @@ def _password_unknown(question: str) -> FactError:
     remediation="""Sign in as root, open Security credentials and assign an MFA device (a hardware
         key for production), or remove root credentials centrally: AWS Organizations >
         IAM > Root access management.""",
+    passes_when="""the root user has MFA (GetAccountSummary `AccountMFAEnabled`, with the credential report's
+        `mfa_active` agreeing where it was read), or root has no credentials (no password, no access
+        keys)""",
     facts=["iam.root_report", "iam.root_summary"],
     frameworks={"soc2": ["CC6.1", "CC6.6"], "iso27001": ["A.8.5", "A.8.2", "A.5.17"], "cis-v3": ["1.5"], "cis-v5": ["1.4"], "securityhub": ["IAM.9"]},
 )
@@ -101,6 +104,8 @@ def test_root_mfa(account):
         the root user's second factor should be a dedicated hardware key kept under control.""",
     remediation="""Sign in as root, add a hardware MFA or FIDO security key under Security credentials,
         then remove the virtual device; or remove root credentials centrally in AWS Organizations.""",
+    passes_when="""root has MFA and no virtual MFA device is assigned to the root ARN, or root has no
+        credentials""",
     facts=["iam.root_report", "iam.root_summary", "iam.root_virtual_mfa"],
     frameworks={"soc2": ["CC6.1", "CC6.6"], "iso27001": ["A.8.5", "A.8.2"], "cis-v3": ["1.6"], "cis-v5": ["1.5"], "securityhub": ["IAM.6"]},
 )
@@ -129,6 +134,8 @@ def test_root_hardware_mfa(account):
         tends to end up in scripts and CI settings; even an inactive one can be turned back on.""",
     remediation="""Sign in as root, open Security credentials > Access keys and delete every key (use IAM
         roles instead), or remove root credentials centrally in AWS Organizations.""",
+    passes_when="""root has no access keys, active or inactive (credential report and
+        `AccountAccessKeysPresent`)""",
     facts=["iam.root_report", "iam.root_summary"],
     frameworks={"soc2": ["CC6.1", "CC6.3"], "iso27001": ["A.8.2", "A.5.17"], "cis-v3": ["1.4"], "cis-v5": ["1.3"], "securityhub": ["IAM.4"]},
 )
@@ -165,6 +172,8 @@ def test_root_access_keys(account):
         mean people work as root, without the least privilege and traceability of IAM roles.""",
     remediation="""Find out who used root and why (CloudTrail, userIdentity.type = Root); move that work to
         IAM roles, and keep root for the tasks that require it.""",
+    passes_when="""neither the root password nor a root access key was used within `root_recent_use_days`
+        ({root_recent_use_days})""",
     facts=["iam.root_report"],
     frameworks={"soc2": ["CC6.3", "CC7.2"], "iso27001": ["A.8.2", "A.5.15"], "cis-v3": ["1.7"], "cis-v5": ["1.6"]},
 )

@@ -10,6 +10,7 @@ them. The function receives `account` (a `Target`) and judges with `fail()`,
 from __future__ import annotations
 
 import datetime as dt
+from string import Formatter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -18,6 +19,7 @@ import pytest
 from rootguard.errors import FactError
 from rootguard.facts import REGISTRY, FactKey, Unreadable
 from rootguard.frameworks import framework_keys
+from rootguard.profile import PARAM_DEFAULTS
 from rootguard.vocabulary import CONTROL_ID, SEVERITIES
 
 
@@ -36,6 +38,13 @@ class Control:
     facts: tuple[str, ...]
     frameworks: dict[str, tuple[str, ...]] = field(default_factory=dict)
     regional: bool = False
+    # The pass rule in words, `{param}` standing for a profile setting: controls.json and the
+    # exports state it with the values in force, the README's control table with the defaults.
+    passes_when: str = ""
+
+    def criteria(self, params: dict) -> str:
+        """The pass rule with the run's settings filled in."""
+        return self.passes_when.format_map({key: setting_text(value) for key, value in params.items()})
 
     def check(self) -> list[str]:
         """Problems with the metadata itself; any one is a collection error."""
@@ -44,9 +53,12 @@ class Control:
             problems.append(f"id {self.id!r} is not lower-case words joined by '-'")
         if self.severity not in SEVERITIES:
             problems.append(f"severity {self.severity!r} is not one of {', '.join(SEVERITIES)}")
-        for name in ("title", "rationale", "remediation"):
+        for name in ("title", "rationale", "remediation", "passes_when"):
             if not getattr(self, name).strip():
                 problems.append(f"{name} is empty")
+        for setting in sorted({name for _text, name, _spec, _conversion in Formatter().parse(self.passes_when) if name is not None}):
+            if setting not in PARAM_DEFAULTS:
+                problems.append(f"passes_when names {{{setting}}}, which is not a profile setting (params: {', '.join(PARAM_DEFAULTS)})")
         for name in self.facts:
             if name not in REGISTRY:
                 problems.append(f"reads unknown fact {name!r}")
@@ -64,6 +76,7 @@ def control(
     severity: str,
     rationale: str,
     remediation: str,
+    passes_when: str,
     facts: tuple[str, ...] | list[str],
     frameworks: dict[str, list[str]],
     regional: bool = False,
@@ -78,8 +91,18 @@ def control(
         facts=tuple(facts),
         frameworks={k: tuple(v) for k, v in frameworks.items()},
         regional=regional,
+        passes_when=" ".join(passes_when.split()),
     )
     return pytest.mark.control(meta)
+
+
+def setting_text(value: Any) -> str:
+    """A profile setting as the pass rules show it: a list as its items, an empty one as `none`."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value)) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def fail(message: str) -> None:
