@@ -65,6 +65,7 @@ class Run:
         self.connector = None
         self.controller = None  # the xdist controller's stage, under xdist
         self.reporters: list = []
+        self.unloaded: list[str] = []  # node ids of modules that failed to load (collection errors)
         self.ending: Ending | None = None
         self._mock = None
         self._frozen = False
@@ -271,6 +272,13 @@ class Run:
                 self.reporters.append(instance)
                 self.config.pluginmanager.register(instance, f"rootguard-report-{reporter.name}")
 
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        # A control module that fails to load leaves its controls unjudged. One process stops
+        # there; xdist runs the rest (its workers' reports reach the controller here), so the
+        # pack must say it is incomplete rather than look like a whole sweep.
+        if report.failed:
+            self.unloaded.append(report.nodeid or "(the test session)")
+
     # --- fetching ahead --------------------------------------------------------------------
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -320,7 +328,7 @@ class Run:
         else:
             expected = sum(1 for item in session.items if item.get_closest_marker("control"))
             reachable = sum(store.identity() is not None for store in self.stores.values())
-        complete = not interrupted and len(self.verdicts) >= expected and bool(self.sweep.accounts)
+        complete = not interrupted and not self.unloaded and len(self.verdicts) >= expected and bool(self.sweep.accounts)
         comparison = None
         compare_with = self.config.getoption("compare") or (str(self.replaying.pack) if self.replaying else None)
         if compare_with:
@@ -333,8 +341,11 @@ class Run:
         if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and complete:
             # Only the gate decides a finished run's code: a failure below the gate severity passes.
             session.exitstatus = decision.code
+        elif self.unloaded and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            # Findings (1) or a pass (0) would misstate a sweep that left controls out.
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
         finished_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-        self.ending = Ending(finished_at, complete, decision, reachable, comparison)
+        self.ending = Ending(finished_at, complete, decision, reachable, comparison, tuple(self.unloaded))
         for report in self.reporters:
             report.write(self.ending)
 

@@ -45,6 +45,7 @@ class Ending:
     decision: object  # rootguard.gate.Decision
     reachable: int  # accounts whose credentials answered
     comparison: dict | None = None
+    unloaded: tuple[str, ...] = ()  # control modules that failed to load: their controls were not judged
 
     @property
     def finished_text(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -174,3 +175,19 @@ def test_each_test_goes_to_the_worker_that_owns_its_account():
     ids = [f"{n:012d}" for n in range(1000, 1400)]
     in_first_shard = [a for a in ids if in_shard(a, 1, 2)]
     assert {owner(a, 2) for a in in_first_shard} == {0, 1}
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "two workers"])
+def test_a_control_module_that_fails_to_load_leaves_an_incomplete_pack_and_no_gate_verdict(counting_server, tmp_path, workers):
+    """xdist runs on past a collection error; the pack must not pass for a whole sweep, nor exit 0 or 1."""
+    suite = tmp_path / "suite"
+    shutil.copytree(REPO / "tests_compliance", suite, ignore=shutil.ignore_patterns("__pycache__"))
+    broken = suite / "test_iam.py"
+    broken.write_text('raise ImportError("a dependency of this module is missing")\n' + broken.read_text())
+    completed, results, _ = sweep(counting_server, tmp_path, str(suite), *workers)
+
+    assert completed.returncode == 2, completed.stdout[-2000:]
+    assert results["complete"] is False
+    assert results["not_loaded"] == ["test_iam.py"] or results["not_loaded"][0].endswith("test_iam.py")
+    assert not any(r["control"] in ("password-policy", "iam-console-mfa", "break-glass-admins") for r in results["results"])
+    assert "test_iam.py failed to load; the pack is marked incomplete" in completed.stdout

@@ -39,6 +39,8 @@ class ResultsJson(Reporter):
             "gate": {"min_severity": sweep.profile.min_severity, "exit_code": decision.code, "blocking": len(decision.blocking)},
             "waivers": waiver_usage(sweep.profile.waivers, self.verdicts, sweep.started_at.date()),
         }
+        if ending.unloaded:
+            extras["not_loaded"] = list(ending.unloaded)
         if sweep.replay_of:
             extras["replay_of"] = sweep.replay_of
         return {

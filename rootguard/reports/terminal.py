@@ -70,17 +70,20 @@ class TerminalReport(Reporter):
 
     def pytest_terminal_summary(self, terminalreporter, exitstatus, config) -> None:
         sweep, verdicts, ending = self.sweep, self.verdicts, self.ending
-        if sweep is None or not sweep.accounts or not verdicts:
+        if sweep is None or not sweep.accounts:
             return
-        controls = list(dict.fromkeys(v.control.id for v in verdicts))
-        findings = [v for v in verdicts if v.outcome in ("failed", "error")]
-        if self.list_findings and findings:
-            terminalreporter.section(f"rootguard findings: {len(findings)} failed or error")
-            for v in findings:
-                terminalreporter.write_line(f"{v.outcome.upper():6} {v.control.id}: {v.message}")
-        terminalreporter.section(f"rootguard: profile {sweep.profile.name}, {len(sweep.accounts)} accounts x {len(controls)} controls")
-        for line in matrix_lines(verdicts, sweep.accounts, controls):
-            terminalreporter.write_line(line)
+        if verdicts:
+            controls = list(dict.fromkeys(v.control.id for v in verdicts))
+            findings = [v for v in verdicts if v.outcome in ("failed", "error")]
+            if self.list_findings and findings:
+                terminalreporter.section(f"rootguard findings: {len(findings)} failed or error")
+                for v in findings:
+                    terminalreporter.write_line(f"{v.outcome.upper():6} {v.control.id}: {v.message}")
+            terminalreporter.section(f"rootguard: profile {sweep.profile.name}, {len(sweep.accounts)} accounts x {len(controls)} controls")
+            for line in matrix_lines(verdicts, sweep.accounts, controls):
+                terminalreporter.write_line(line)
+        else:
+            terminalreporter.section(f"rootguard: profile {sweep.profile.name}, {len(sweep.accounts)} accounts, nothing judged")
         if ending is None:
             return
         if ending.comparison:
@@ -93,6 +96,10 @@ class TerminalReport(Reporter):
                     f"waiver for {usage['control']} on {who} (approved by {usage['approved_by']}) matches nothing judged in this run"
                 )
         terminalreporter.write_line(ending.decision.describe(sweep.profile.min_severity))
-        if not ending.complete:
+        if ending.unloaded:
+            terminalreporter.write_line(
+                f"controls not judged: {', '.join(ending.unloaded)} failed to load; the pack is marked incomplete"
+            )
+        elif not ending.complete:
             terminalreporter.write_line("the run did not finish: the pack holds what it judged and is marked incomplete")
         terminalreporter.write_line(f"evidence pack: {sweep.pack}")
