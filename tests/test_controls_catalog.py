@@ -8,7 +8,21 @@ import re
 from rootguard.profile import PARAM_DEFAULTS
 from tests.conftest import REPO
 
-ROW = re.compile(r"^\| `(?P<id>[a-z-]+)` \| (?P<rule>.*) \| (?P<severity>critical|high|medium|low) \| .* \|$")
+ROW = re.compile(r"^\| `(?P<id>[a-z-]+)` \| (?P<rule>.*) \| (?P<severity>critical|high|medium|low) \| (?P<frameworks>.*) \|$")
+LABELS = {"soc2": "SOC 2", "iso27001": "ISO", "securityhub": "Security Hub"}
+
+
+def framework_cell(control) -> str:
+    """How the README's table names a control's mapping: SOC 2, ISO, the CIS versions together, Security Hub."""
+    parts, cis = [], []
+    for key in ("soc2", "iso27001", "cis", "securityhub"):
+        if key == "cis":
+            cis = [f"{k.removeprefix('cis-')} {', '.join(v)}" for k, v in control.frameworks.items() if k.startswith("cis-")]
+            if cis:
+                parts.append("CIS " + ", ".join(cis))
+        elif control.frameworks.get(key):
+            parts.append(f"{LABELS[key]} {', '.join(control.frameworks[key])}")
+    return "; ".join(parts)
 
 
 def suite_controls() -> dict:
@@ -32,3 +46,4 @@ def test_the_readme_control_table_states_each_controls_pass_rule_with_the_defaul
         assert control.check() == []
         assert rows[control_id]["rule"] == control.criteria(PARAM_DEFAULTS), control_id
         assert rows[control_id]["severity"] == control.severity, control_id
+        assert rows[control_id]["frameworks"] == framework_cell(control), control_id

@@ -240,8 +240,14 @@ def test_no_secret_token_password_or_full_key_id_anywhere_in_the_pack(pytester, 
 
 def test_framework_matrix_covers_and_admits_gaps(demo_pack):
     matrix = json.loads((demo_pack / "framework-matrix.json").read_text())
-    assert set(matrix) == {"soc2", "iso27001", "cis-v3", "cis-v5", "securityhub"}
+    assert set(matrix) == {"soc2", "iso27001", "cis-v3", "cis-v5", "cis-v6", "cis-v7", "securityhub"}
     assert matrix["iso27001"]["requirements_total"] == 93
+    # The renumbered root recommendations of CIS v6.0.0 (2.3-2.6) and v7.0.0 (2.1.1, 2.4-2.7; 5.3 in both).
+    cis6 = {row["id"]: row["controls"] for row in matrix["cis-v6"]["requirements"]}
+    cis7 = {row["id"]: row["controls"] for row in matrix["cis-v7"]["requirements"]}
+    assert (cis6["2.3"], cis6["2.4"], cis6["2.5"], cis6["2.6"]) == (["root-access-keys"], ["root-mfa"], ["root-hardware-mfa"], ["root-recent-use"])
+    assert (cis7["2.4"], cis7["2.5"], cis7["2.6"], cis7["2.7"]) == (["root-access-keys"], ["root-mfa"], ["root-hardware-mfa"], ["root-recent-use"])
+    assert cis7["2.1.1"] == ["centralized-root-access"] and cis6["5.3"] == cis7["5.3"] == ["root-usage-alarm"]
     rows = {row["id"]: row for row in matrix["soc2"]["requirements"]}
     assert "root-mfa" in rows["CC6.1"]["controls"] and rows["CC6.1"]["status"] == "covered"
     assert rows["CC1.1"]["status"] == "not covered" and rows["CC1.1"]["controls"] == []

@@ -25,7 +25,14 @@ INTERNATIONAL_PHONE = re.compile(r"^\+[1-9][0-9 ().-]+$")
         international format (a leading `+` and country code, 7 to 15 digits) and an address with
         street, city and country""",
     facts=["account.contact_information"],
-    frameworks={"soc2": ["CC2.3"], "iso27001": ["A.5.24", "A.5.23"], "cis-v3": ["1.1"], "cis-v5": ["1.1"]},
+    frameworks={
+        "soc2": ["CC2.3"],
+        "iso27001": ["A.5.24", "A.5.23"],
+        "cis-v3": ["1.1"],
+        "cis-v5": ["1.1"],
+        "cis-v6": ["2.1"],
+        "cis-v7": ["2.2"],
+    },
 )
 def test_root_contact_details(account):
     contact = account.fact("account.contact_information")
@@ -57,7 +64,15 @@ def test_root_contact_details(account):
         --alternate-contact-type BILLING|OPERATIONS|SECURITY ...""",
     passes_when="billing, operations and security alternate contacts are all set",
     facts=["account.alternate_contacts"],
-    frameworks={"soc2": ["CC2.3", "CC7.4"], "iso27001": ["A.5.24", "A.5.23"], "cis-v3": ["1.2"], "cis-v5": ["1.2"], "securityhub": ["Account.1"]},
+    frameworks={
+        "soc2": ["CC2.3", "CC7.4"],
+        "iso27001": ["A.5.24", "A.5.23"],
+        "cis-v3": ["1.2"],
+        "cis-v5": ["1.2"],
+        "cis-v6": ["2.2"],
+        "cis-v7": ["2.3"],
+        "securityhub": ["Account.1"],
+    },
 )
 def test_alternate_contacts(account):
     gaps, found, missing = Gaps(), [], []

@@ -19,7 +19,15 @@ from rootguard.controls.trail_logs import logging_trails
     passes_when="""at least one multi-region trail (own or organization trail) is logging and records read and
         write management events""",
     facts=["cloudtrail.trails", "cloudtrail.statuses", "cloudtrail.all_management_events"],
-    frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.15", "A.8.16"], "cis-v3": ["3.1"], "cis-v5": ["3.1"], "securityhub": ["CloudTrail.1"]},
+    frameworks={
+        "soc2": ["CC7.2", "CC7.3"],
+        "iso27001": ["A.8.15", "A.8.16"],
+        "cis-v3": ["3.1"],
+        "cis-v5": ["3.1"],
+        "cis-v6": ["4.1"],
+        "cis-v7": ["4.1"],
+        "securityhub": ["CloudTrail.1"],
+    },
 )
 def test_cloudtrail_multi_region(account):
     listing = account.fact("cloudtrail.trails")
@@ -60,7 +68,15 @@ def test_cloudtrail_multi_region(account):
         Log file validation (aws cloudtrail update-trail --enable-log-file-validation).""",
     passes_when="every trail logging for the account has log file validation; no logging trail at all fails",
     facts=["cloudtrail.trails", "cloudtrail.statuses"],
-    frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.15", "A.5.28"], "cis-v3": ["3.2"], "cis-v5": ["3.2"], "securityhub": ["CloudTrail.4"]},
+    frameworks={
+        "soc2": ["CC7.2", "CC7.3"],
+        "iso27001": ["A.8.15", "A.5.28"],
+        "cis-v3": ["3.2"],
+        "cis-v5": ["3.2"],
+        "cis-v6": ["4.2"],
+        "cis-v7": ["4.2"],
+        "securityhub": ["CloudTrail.4"],
+    },
 )
 def test_cloudtrail_log_validation(account):
     listing = account.fact("cloudtrail.trails")
@@ -97,7 +113,11 @@ def test_cloudtrail_log_validation(account):
     passes_when="""a multi-region logging trail delivers to a CloudWatch Logs group and its last delivery is
         under `cloudwatch_delivery_max_hours` ({cloudwatch_delivery_max_hours}) old""",
     facts=["cloudtrail.trails", "cloudtrail.statuses"],
-    frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.15", "A.8.16"], "securityhub": ["CloudTrail.5"]},
+    frameworks={
+        "soc2": ["CC7.2", "CC7.3"],
+        "iso27001": ["A.8.15", "A.8.16"],
+        "securityhub": ["CloudTrail.5"],
+    },
 )
 def test_cloudtrail_cloudwatch_logs(account):
     max_hours = account.params["cloudwatch_delivery_max_hours"]

@@ -56,7 +56,15 @@ def test_break_glass_admins(account):
         Assign MFA device), or remove the console password of users who do not need one.""",
     passes_when="every IAM user with a console password has MFA (credential report); no such user passes",
     facts=["iam.users"],
-    frameworks={"soc2": ["CC6.1"], "iso27001": ["A.8.5", "A.5.17"], "cis-v3": ["1.10"], "cis-v5": ["1.9"], "securityhub": ["IAM.5"]},
+    frameworks={
+        "soc2": ["CC6.1"],
+        "iso27001": ["A.8.5", "A.5.17"],
+        "cis-v3": ["1.10"],
+        "cis-v5": ["1.9"],
+        "cis-v6": ["2.9"],
+        "cis-v7": ["2.10"],
+        "securityhub": ["IAM.5"],
+    },
 )
 def test_iam_console_mfa(account):
     with_password = [u for u in account.fact("iam.users") if u.console_password]
@@ -88,7 +96,7 @@ def test_iam_console_mfa(account):
         "soc2": ["CC6.1"],
         "iso27001": ["A.5.17"],
         "cis-v3": ["1.8", "1.9"],
-        "cis-v5": ["1.7", "1.8"],
+        "cis-v5": ["1.7", "1.8"], "cis-v6": ["2.7", "2.8"], "cis-v7": ["2.8", "2.9"],
         "securityhub": ["IAM.15", "IAM.16"],
     },
 )

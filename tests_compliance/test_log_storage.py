@@ -52,7 +52,11 @@ def _judge_buckets(account, fact, problems_of, fix: str) -> str:
         at bucket or account level), no public bucket policy (GetBucketPolicyStatus `IsPublic`) and
         no ACL grant to everyone or to any AWS user; no multi-region trail fails""",
     facts=["cloudtrail.trails", "s3.bucket_names", "s3.trail_bucket_exposure"],
-    frameworks={"soc2": ["CC6.1", "CC6.6"], "iso27001": ["A.8.15", "A.5.33", "A.8.3"], "securityhub": ["CloudTrail.6"]},
+    frameworks={
+        "soc2": ["CC6.1", "CC6.6"],
+        "iso27001": ["A.8.15", "A.5.33", "A.8.3"],
+        "securityhub": ["CloudTrail.6"],
+    },
 )
 def test_cloudtrail_bucket_private(account):
     def problems_of(exposure):
@@ -85,7 +89,11 @@ def test_cloudtrail_bucket_private(account):
     passes_when="""the S3 bucket of each multi-region trail has versioning enabled, and MFA delete too when
         `require_mfa_delete` is set; no multi-region trail fails""",
     facts=["cloudtrail.trails", "s3.bucket_names", "s3.trail_bucket_versioning"],
-    frameworks={"soc2": ["CC7.2", "A1.2"], "iso27001": ["A.8.15", "A.5.33", "A.8.13"], "securityhub": ["S3.14"]},
+    frameworks={
+        "soc2": ["CC7.2", "A1.2"],
+        "iso27001": ["A.8.15", "A.5.33", "A.8.13"],
+        "securityhub": ["S3.14"],
+    },
 )
 def test_cloudtrail_bucket_versioning(account):
     require_mfa_delete = account.params["require_mfa_delete"]
@@ -115,7 +123,11 @@ def test_cloudtrail_bucket_versioning(account):
     passes_when="""the CloudWatch Logs group of a multi-region logging trail keeps events at least
         `log_retention_days` ({log_retention_days}) days, or never expires; no such trail fails""",
     facts=["cloudtrail.trails", "cloudtrail.statuses", "logs.trail_log_group_retention"],
-    frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.15", "A.5.28", "A.5.33"], "securityhub": ["CloudWatch.16"]},
+    frameworks={
+        "soc2": ["CC7.2", "CC7.3"],
+        "iso27001": ["A.8.15", "A.5.28", "A.5.33"],
+        "securityhub": ["CloudWatch.16"],
+    },
 )
 def test_log_retention(account):
     days = account.params["log_retention_days"]

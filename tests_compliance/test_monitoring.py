@@ -38,7 +38,15 @@ def _judge(account, matches, event: str, most: int, fix: str) -> None:
         CloudWatch alarm that goes to ALARM on one matching event, with actions enabled and an SNS
         topic among its alarm actions that has at least one confirmed subscription""",
     facts=FACTS,
-    frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.16", "A.8.15"], "cis-v3": ["4.3"], "cis-v5": ["4.3"], "securityhub": ["CloudWatch.1"]},
+    frameworks={
+        "soc2": ["CC7.2", "CC7.3"],
+        "iso27001": ["A.8.16", "A.8.15"],
+        "cis-v3": ["4.3"],
+        "cis-v5": ["4.3"],
+        "cis-v6": ["5.3"],
+        "cis-v7": ["5.3"],
+        "securityhub": ["CloudWatch.1"],
+    },
 )
 def test_root_usage_alarm(account):
     _judge(account, matches_root_usage, "root use", 1, "add the CIS root-usage filter, an alarm that fires on one event and a confirmed SNS subscription")
@@ -56,7 +64,15 @@ def test_root_usage_alarm(account):
     passes_when="""as root-usage-alarm, for failed console sign-ins, with an alarm that goes to ALARM on at
         most `signin_failure_events` ({signin_failure_events}) of them in one period""",
     facts=FACTS,
-    frameworks={"soc2": ["CC7.2", "CC7.3"], "iso27001": ["A.8.16", "A.8.15"], "cis-v3": ["4.6"], "cis-v5": ["4.6"], "securityhub": ["CloudWatch.6"]},
+    frameworks={
+        "soc2": ["CC7.2", "CC7.3"],
+        "iso27001": ["A.8.16", "A.8.15"],
+        "cis-v3": ["4.6"],
+        "cis-v5": ["4.6"],
+        "cis-v6": ["5.6"],
+        "cis-v7": ["5.6"],
+        "securityhub": ["CloudWatch.6"],
+    },
 )
 def test_signin_failure_alarm(account):
     _judge(

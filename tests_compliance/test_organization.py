@@ -84,7 +84,7 @@ def test_scp_deny_root(account):
         off, or an organization without all features, fails); skipped for an account in no
         organization""",
     facts=["organizations.organization", "organizations.root_access_features"],
-    frameworks={"soc2": ["CC6.1", "CC6.2"], "iso27001": ["A.8.2", "A.5.17", "A.5.18"]},
+    frameworks={"cis-v7": ["2.1.1"], "soc2": ["CC6.1", "CC6.2"], "iso27001": ["A.8.2", "A.5.17", "A.5.18"]},
 )
 def test_centralized_root_access(account):
     org = account.fact("organizations.organization")

@@ -70,7 +70,15 @@ def _password_unknown(question: str) -> FactError:
         `mfa_active` agreeing where it was read), or root has no credentials (no password, no access
         keys)""",
     facts=["iam.root_report", "iam.root_summary"],
-    frameworks={"soc2": ["CC6.1", "CC6.6"], "iso27001": ["A.8.5", "A.8.2", "A.5.17"], "cis-v3": ["1.5"], "cis-v5": ["1.4"], "securityhub": ["IAM.9"]},
+    frameworks={
+        "soc2": ["CC6.1", "CC6.6"],
+        "iso27001": ["A.8.5", "A.8.2", "A.5.17"],
+        "cis-v3": ["1.5"],
+        "cis-v5": ["1.4"],
+        "cis-v6": ["2.4"],
+        "cis-v7": ["2.5"],
+        "securityhub": ["IAM.9"],
+    },
 )
 def test_root_mfa(account):
     report, summary, gaps, credentials, which = _root_with_mfa_question(account)
@@ -107,7 +115,15 @@ def test_root_mfa(account):
     passes_when="""root has MFA and no virtual MFA device is assigned to the root ARN, or root has no
         credentials""",
     facts=["iam.root_report", "iam.root_summary", "iam.root_virtual_mfa"],
-    frameworks={"soc2": ["CC6.1", "CC6.6"], "iso27001": ["A.8.5", "A.8.2"], "cis-v3": ["1.6"], "cis-v5": ["1.5"], "securityhub": ["IAM.6"]},
+    frameworks={
+        "soc2": ["CC6.1", "CC6.6"],
+        "iso27001": ["A.8.5", "A.8.2"],
+        "cis-v3": ["1.6"],
+        "cis-v5": ["1.5"],
+        "cis-v6": ["2.5"],
+        "cis-v7": ["2.6"],
+        "securityhub": ["IAM.6"],
+    },
 )
 def test_root_hardware_mfa(account):
     report, summary, gaps, credentials, which = _root_with_mfa_question(account)
@@ -137,7 +153,15 @@ def test_root_hardware_mfa(account):
     passes_when="""root has no access keys, active or inactive (credential report and
         `AccountAccessKeysPresent`)""",
     facts=["iam.root_report", "iam.root_summary"],
-    frameworks={"soc2": ["CC6.1", "CC6.3"], "iso27001": ["A.8.2", "A.5.17"], "cis-v3": ["1.4"], "cis-v5": ["1.3"], "securityhub": ["IAM.4"]},
+    frameworks={
+        "soc2": ["CC6.1", "CC6.3"],
+        "iso27001": ["A.8.2", "A.5.17"],
+        "cis-v3": ["1.4"],
+        "cis-v5": ["1.3"],
+        "cis-v6": ["2.3"],
+        "cis-v7": ["2.4"],
+        "securityhub": ["IAM.4"],
+    },
 )
 def test_root_access_keys(account):
     report, summary, gaps = _root(account)
@@ -175,7 +199,14 @@ def test_root_access_keys(account):
     passes_when="""neither the root password nor a root access key was used within `root_recent_use_days`
         ({root_recent_use_days})""",
     facts=["iam.root_report"],
-    frameworks={"soc2": ["CC6.3", "CC7.2"], "iso27001": ["A.8.2", "A.5.15"], "cis-v3": ["1.7"], "cis-v5": ["1.6"]},
+    frameworks={
+        "soc2": ["CC6.3", "CC7.2"],
+        "iso27001": ["A.8.2", "A.5.15"],
+        "cis-v3": ["1.7"],
+        "cis-v5": ["1.6"],
+        "cis-v6": ["2.6"],
+        "cis-v7": ["2.7"],
+    },
 )
 def test_root_recent_use(account):
     days = account.params["root_recent_use_days"]
