@@ -78,20 +78,25 @@ class FactContext:
         client = self._client(record, service, region)
         try:
             response = getattr(client, operation)(**params)
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            record.error = {"Code": code, "Message": str(exc.response.get("Error", {}).get("Message", ""))}
-            if code in absent:
-                return None
-            raise client_failure(exc, action, self.account) from None
-        except BotoCoreError as exc:
-            record.error = {"Code": type(exc).__name__, "Message": str(exc)}
-            raise client_failure(exc, action, self.account) from None
+        except (ClientError, BotoCoreError) as exc:
+            self._refused(record, exc, absent)
+            return None
         if not isinstance(response, dict):
             raise UnexpectedResponse(f"{action} returned {type(response).__name__}, not a response document", action=action)
         response = {k: v for k, v in response.items() if k != "ResponseMetadata"}
         record.response = response
         return response
+
+    def _refused(self, record: CallRecord, exc: ClientError | BotoCoreError, absent: Iterable[str]) -> None:
+        """Record a failed call; return when its error code means the thing is not there, raise otherwise."""
+        if isinstance(exc, ClientError):
+            error = exc.response.get("Error", {})
+            record.error = {"Code": str(error.get("Code", "")), "Message": str(error.get("Message", ""))}
+            if record.error["Code"] in absent:
+                return
+        else:
+            record.error = {"Code": type(exc).__name__, "Message": str(exc)}
+        raise client_failure(exc, record.action, self.account) from None
 
     def paginate(
         self, service: str, operation: str, key: str | tuple[str, ...], *, absent: Iterable[str] = (), region: str | None = None, **params
@@ -117,15 +122,9 @@ class FactContext:
                     if not isinstance(chunk, list):
                         raise UnexpectedResponse(f"{action} returned {name} as {type(chunk).__name__}, not a list", action=action)
                     lists[name].extend(chunk)
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
-            record.error = {"Code": code, "Message": str(exc.response.get("Error", {}).get("Message", ""))}
-            if code in absent:
-                return None
-            raise client_failure(exc, action, self.account) from None
-        except BotoCoreError as exc:
-            record.error = {"Code": type(exc).__name__, "Message": str(exc)}
-            raise client_failure(exc, action, self.account) from None
+        except (ClientError, BotoCoreError) as exc:
+            self._refused(record, exc, absent)
+            return None
         record.response = lists
         return lists if isinstance(key, tuple) else lists[key]
 
