@@ -5,7 +5,7 @@ alone, botocore builds each of them from scratch: its own service model parse, c
 class, handler table, endpoint rules and HTTP connection pool. rootguard's sessions (made
 by new_botocore_session) share all of those instead; sessions rootguard did not build keep
 botocore's behaviour. install() puts the patches in place; it is idempotent.
-The patches stay in one module (about 360 lines): they make sense only together, each
+The patches stay in one module (about 380 lines): they make sense only together, each
 relying on the same mark of a rootguard session and the same lock.
 """
 
@@ -346,6 +346,21 @@ def new_botocore_session() -> botocore.session.Session:
     if events._event_aliases is botocore.hooks.EVENT_ALIASES:
         events._alias_name_cache = _ALIAS_CACHE
     return core
+
+
+def forget_models() -> None:
+    """Let go of the parsed service models, endpoint rules and classes once a sweep has fetched its facts.
+
+    They are the largest thing a sweep keeps (about 28 MB of parsed JSON at 100 accounts),
+    and the reports that follow never call AWS. A later client parses them again.
+    """
+    with _SHARED_LOCK:
+        with SHARED_LOADER._lock:
+            SHARED_LOADER._cache.clear()
+        _service_models.clear()
+        _endpoint_providers.clear()
+        _client_classes.clear()
+        SHARED_EXCEPTIONS._client_exceptions_cache.clear()
 
 
 _installed = False

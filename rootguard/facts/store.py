@@ -51,6 +51,12 @@ class FactStore:
         self.shared = None
         self.fetch_seconds = 0.0
 
+    def release(self) -> None:
+        """Let go of every fact and client, once no control will ask again (the reports need only the verdicts)."""
+        with self._lock:
+            self._results, self._clients, self._key_locks = {}, {}, {}
+        self.peers = self.hub_store = self.on_fetched = self.shared = None
+
     # --- asking for facts ------------------------------------------------------------------
 
     def key_for(self, name: str, region: str | None, params: dict) -> FactKey:
