@@ -55,6 +55,7 @@ def waiver_usage(waivers, results, today: dt.date) -> list[dict]:
                 "control": waiver.control,
                 "accounts": list(waiver.accounts),
                 "account_pattern": waiver.account_pattern,
+                "justification": waiver.justification,
                 "approved_by": waiver.approved_by,
                 "expires": waiver.expires.isoformat(),
                 "expired": waiver.expires < today,
