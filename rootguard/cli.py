@@ -15,6 +15,7 @@ from rootguard import __version__
 from rootguard.reports.allure import allure_cli
 from rootguard.reports.allure_html import build_html
 from rootguard.evidence.pack import MANIFEST, PackError, verify, write_manifest
+from rootguard.reports.exports import export_names, export_option
 
 
 def latest_pack(reports: Path) -> Path | None:
@@ -104,6 +105,19 @@ def command_report(args) -> int:
     return 0
 
 
+def command_export(args) -> int:
+    from rootguard.evidence.pack import sha256_file
+    from rootguard.reports.exports import export_pack
+
+    pack = Path(args.pack)
+    written = export_pack(pack, args.export, Path(args.output) if args.output else None)
+    for path in written:
+        print(f"{path}  sha256 {sha256_file(path)}")
+    where = f"into {args.output}" if args.output else f"into {pack}, and its manifest covers them"
+    print(f"rootguard export: {len(written)} export(s) written {where}")
+    return 0
+
+
 def command_merge(args) -> int:
     from rootguard.evidence.merge import merge_packs
 
@@ -137,6 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--reports", default="reports", help="where to look for the newest pack (default: reports)")
     report.add_argument("--root", default=".", help="the folder holding node_modules/ (default: .)")
     report.set_defaults(handler=command_report)
+    export = commands.add_parser("export", help="write a pack's exchange formats (CSV, Excel, OSCAL, OCSF) from its results")
+    export.add_argument("pack")
+    export.add_argument(
+        "--export", type=export_option, default=tuple(export_names()), metavar="LIST",
+        help=f"which: {', '.join(export_names())}, comma-separated, or all (default)",
+    )
+    export.add_argument("--output", "-o", metavar="DIR", help="write them here, leaving the pack as it is (needed for a signed pack)")
+    export.set_defaults(handler=command_export)
     merge = commands.add_parser("merge", help="combine the packs of one sharded sweep into one pack")
     merge.add_argument("packs", nargs="+")
     merge.add_argument("--output", "-o", required=True, help="the new pack's folder (must be empty or missing)")

@@ -18,6 +18,7 @@ from _pytest.config.findpaths import determine_setup
 from rootguard.controls import Control, ControlFailure, Target
 from rootguard.errors import FactError
 from rootguard.frameworks import framework_keys, load_catalogs, unknown_ids
+from rootguard.reports.exports import export_option
 from rootguard.run import Run
 from rootguard.vocabulary import ACCOUNT_ID, SEVERITIES
 
@@ -76,6 +77,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--replay", metavar="PACK", help="re-run the controls on a pack's recorded AWS responses, without AWS")
     group.addoption("--compare", metavar="PACK", help="list the outcomes that changed since an earlier pack")
+    group.addoption(
+        "--export", metavar="LIST", type=export_option,
+        help="exchange formats written into the pack: csv, xlsx, oscal, ocsf, comma-separated, or all (default) or none",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)

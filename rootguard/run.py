@@ -7,7 +7,7 @@ verdict stage (rootguard.verdicts), the evidence writer (rootguard.evidence.writ
 xdist parts when under xdist (rootguard.distributed.stage), and the reporters
 (rootguard.reports) on the controller. At the end it decides the gate, has the reporters
 write, and writes the hash manifest last. It is the one module that sees every stage,
-so it runs longer than they do (about 360 lines); what each stage does lives with it.
+so it runs longer than they do (about 390 lines); what each stage does lives with it.
 """
 
 from __future__ import annotations
@@ -31,10 +31,12 @@ from rootguard.evidence.writer import EvidenceWriter
 from rootguard.facts import FactStore
 from rootguard.facts.prefetch import on_pool, prefetch, wanted_facts
 from rootguard.frameworks import load_catalogs
+from rootguard.accounts.botocore_sharing import forget_models as forget_botocore_models
 from rootguard.gate import EXIT_AWS_UNREACHABLE, decide
 from rootguard.profile import Profile, load_profile
 from rootguard.profile.waivers import load_waivers_file
 from rootguard.reports import listeners, reporters
+from rootguard.reports.exports import forget as forget_pack_documents
 from rootguard.reports.compare import compare_results
 from rootguard.sweep import Ending, Sweep, utc_text
 from rootguard.verdicts import Verdict, VerdictStage
@@ -344,6 +346,13 @@ class Run:
         elif self.unloaded and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             # Findings (1) or a pass (0) would misstate a sweep that left controls out.
             session.exitstatus = pytest.ExitCode.INTERRUPTED
+        # The facts are in the evidence files now; the reports read verdicts and files. Letting go of
+        # them here leaves room for the reports (the exports' libraries and documents) within the
+        # memory the sweep already took.
+        for store in {*self.stores.values(), *(s.hub_store for s in self.stores.values() if s.hub_store)}:
+            store.release()
+        self.stores = {}
+        forget_botocore_models()
         finished_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         self.ending = Ending(finished_at, complete, decision, reachable, comparison, tuple(self.unloaded))
         for report in self.reporters:
@@ -362,6 +371,7 @@ class Run:
             return
         # Last of all, when pytest-html and JUnit have written their files: the hash manifest.
         said = {report.name: report.finish(self.ending) for report in self.reporters}
+        forget_pack_documents()
         write_manifest(
             self.pack,
             {
@@ -373,5 +383,6 @@ class Run:
                 "complete": self.ending.complete,
                 "results": len(self.verdicts),
                 "allure_report": said.get("allure"),
+                "exports": {report.name: said[report.name] for report in self.reporters if report.export},
             },
         )

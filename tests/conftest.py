@@ -14,14 +14,17 @@ import moto.logs.models  # noqa: F401
 import moto.organizations.models  # noqa: F401
 import moto.s3.models  # noqa: F401
 import moto.sts.models  # noqa: F401
+import openpyxl.writer.excel  # noqa: F401
+import py_ocsf_models.events.findings.compliance_finding  # noqa: F401
 import pytest
+import trestle.oscal.assessment_results  # noqa: F401
 
 from fixtures import motoext
 from fixtures.scenario import load_scenario_text
 
 # pytester's in-process runs drop the modules first imported inside them; importing moto's
 # services and patching them here makes every run share one moto instead of a fresh copy
-# next to stale references.
+# next to stale references (and the exports' libraries are imported once, not once a run).
 motoext.install()
 
 REPO = Path(__file__).resolve().parent.parent

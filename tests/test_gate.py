@@ -261,6 +261,12 @@ def test_merged_shards_equal_one_sweep_and_verify(pytester, capsys):
     assert junit.count("<testcase") == len(data["results"])
     assert all((merged / path).is_file() for r in data["results"] for path in r["evidence"])
     assert (merged / "framework-matrix.json").is_file() and (merged / "shards" / "1" / "report.html").is_file()
+    # The merged pack's procedures and exports are those of one sweep.
+    assert (merged / "controls.json").read_text() == (whole / "controls.json").read_text()
+    assert (merged / "results.csv").read_bytes() == (whole / "results.csv").read_bytes()
+    manifest = json.loads((merged / "manifest.json").read_text())
+    assert sorted(manifest["exports"]) == ["csv", "ocsf", "oscal", "xlsx"]
+    assert all(manifest["files"].get(entry["file"]) for entry in manifest["exports"].values())
 
     # A pack changed after the fact, or the same account twice, is never merged.
     assert rootguard(["merge", shards[0], shards[0], "--output", str(pytester.path / "twice")]) == 2

@@ -15,6 +15,8 @@ from types import SimpleNamespace
 
 from rootguard import __version__
 from rootguard.frameworks import load_catalogs
+from rootguard.reports.controls_json import CONTROLS
+from rootguard.reports.exports import PackData, exports, write_export
 from rootguard.reports.framework_matrix import framework_matrix
 from rootguard.vocabulary import OUTCOMES
 from rootguard.evidence.pack import MANIFEST, RESULTS, PackError, sha256_file, verify, write_json_atomic, write_manifest
@@ -79,11 +81,21 @@ def merge_packs(inputs: list[Path], output: Path) -> dict:
             for pack, data, _ in loaded
         ],
         "accounts": sorted((a for _, data, _ in loaded for a in data["accounts"]), key=lambda a: (a["account_name"], a["account_id"])),
+        "waivers": merge_waiver_usage([data.get("waivers") or [] for _, data, _ in loaded]),
         "counts": counts,
         "results": results,
     }
     write_json_atomic(output / RESULTS, document)
     write_json_atomic(output / "framework-matrix.json", framework_matrix([as_result(r) for r in results], load_catalogs()))
+    controls: dict[str, dict] = {}
+    for pack, _, _ in loaded:
+        if (pack / CONTROLS).is_file():
+            for entry in json.loads((pack / CONTROLS).read_text(encoding="utf-8"))["controls"]:
+                controls.setdefault(entry["id"], entry)
+    if controls:
+        write_json_atomic(output / CONTROLS, {"controls": [controls[key] for key in sorted(controls)]})
+    data = PackData(output)
+    written = {export.name: write_export(export((), None), data, output) for export in exports()}
     write_manifest(
         output,
         {
@@ -95,9 +107,28 @@ def merge_packs(inputs: list[Path], output: Path) -> dict:
             "complete": document["complete"],
             "results": len(results),
             "merged_from": [entry["pack"] for entry in document["merged_from"]],
+            "exports": {name: {"file": path.name, "media_type": export_media(name)} for name, path in written.items()},
         },
     )
     return document
+
+
+def merge_waiver_usage(usages: list[list[dict]]) -> list[dict]:
+    """One entry per waiver of the profile, with what it matched and waived summed over the shards."""
+    merged: dict[tuple, dict] = {}
+    for usage in usages:
+        for entry in usage:
+            key = (entry["control"], tuple(entry["accounts"]), entry.get("account_pattern"), entry["expires"], entry.get("line"))
+            if key in merged:
+                merged[key]["matched"] += entry["matched"]
+                merged[key]["waived"] += entry["waived"]
+            else:
+                merged[key] = dict(entry)
+    return list(merged.values())
+
+
+def export_media(name: str) -> str:
+    return next(export.media_type for export in exports() if export.name == name)
 
 
 def as_result(entry: dict) -> SimpleNamespace:
