@@ -32,6 +32,10 @@ class Sweep:
     shard: str | None = None  # "I/N"
     replay_of: dict | None = None  # {"pack", "started_at"} of the pack a replay re-performs
     regions: dict = field(default_factory=dict)  # account id -> regions, when the profile says `all`
+    # In-scope accounts this run reads but does not judge (another shard's, or left out by
+    # --account): a verdict here that rests on their resources (a central trail bucket, a log
+    # archive account) reads them as a whole sweep would.
+    readable: tuple[Account, ...] = ()
 
     @property
     def started_text(self) -> str:

@@ -54,8 +54,8 @@ class Verdicts:
         return self.entry(control, account)["message"]
 
 
-def profile_for(scenario_path: Path, scenario_text: str, regions: list[str] | None = None, extra: str = "") -> str:
-    """A moto profile listing every ACTIVE account of the scenario, reached as in production."""
+def profile_for(scenario_path: Path, scenario_text: str, regions: list[str] | None = None, extra: str = "", leave_out=()) -> str:
+    """A moto profile listing every ACTIVE account of the scenario but those in `leave_out`, reached as in production."""
     scenario = load_scenario_text(scenario_text, str(scenario_path))
     lines = [
         "backend: moto",
@@ -65,7 +65,7 @@ def profile_for(scenario_path: Path, scenario_text: str, regions: list[str] | No
         "accounts:",
     ]
     for account in scenario.accounts:
-        if account.status != "ACTIVE":
+        if account.status != "ACTIVE" or account.id in leave_out:
             continue
         lines.append(f'  - id: "{account.id}"')
         lines.append(f"    name: {account.name}")
@@ -76,14 +76,14 @@ def profile_for(scenario_path: Path, scenario_text: str, regions: list[str] | No
 
 @pytest.fixture
 def judge(pytester: pytest.Pytester):
-    """judge(scenario_yaml, control=None, regions=None, profile_extra="", args=()) -> Verdicts."""
+    """judge(scenario_yaml, control=None, regions=None, profile_extra="", args=(), leave_out=()) -> Verdicts."""
 
-    def run(scenario: str, control: str | None = None, *, regions=None, profile_extra: str = "", args=()) -> Verdicts:
+    def run(scenario: str, control: str | None = None, *, regions=None, profile_extra: str = "", args=(), leave_out=()) -> Verdicts:
         scenario_text = textwrap.dedent(scenario)
         scenario_path = pytester.path / "scenario.yaml"
         scenario_path.write_text(scenario_text)
         profile_path = pytester.path / "profile.yaml"
-        profile_path.write_text(profile_for(scenario_path, scenario_text, regions, profile_extra))
+        profile_path.write_text(profile_for(scenario_path, scenario_text, regions, profile_extra, leave_out))
         # A pack of its own per run: a test may judge twice, and a pack is never written over.
         runs = sorted(pytester.path.glob("pack*"))
         pack = pytester.path / ("pack" if not runs else f"pack-{len(runs)}")

@@ -9,6 +9,7 @@ Each file in tests/aws_samples/ is one sample:
     profile: |                  # optional: more profile lines (params, credentials, ...)
       params: {...}
     args: [--account, "210000000211"]   # optional: more pytest arguments
+    leave_out: ["123456789012"]         # optional: accounts of the scenario the profile does not list
     answers:                    # served instead of moto's answer (fixtures/overrides.py)
       - account: "123456789012"
         action: iam:GetAccountSummary
@@ -57,6 +58,7 @@ class Sample:
     scenario: str
     profile: str
     args: tuple[str, ...]
+    leave_out: tuple[str, ...]  # accounts of the scenario the profile does not list
     answers: tuple[Canned, ...]
     answer_sources: tuple[str, ...]
     expect: tuple[Expected, ...]
@@ -97,7 +99,7 @@ def load_sample(path: Path, now: dt.datetime | None = None) -> Sample:
     where = path.name
     if not isinstance(document, dict):
         raise SampleError(f"{where}: not a mapping")
-    unknown = set(document) - {"title", "sources", "scenario", "profile", "args", "answers", "expect"}
+    unknown = set(document) - {"title", "sources", "scenario", "profile", "args", "leave_out", "answers", "expect"}
     if unknown:
         raise SampleError(f"{where}: unknown keys {sorted(unknown)}")
     answers, answer_sources = [], []
@@ -141,6 +143,7 @@ def load_sample(path: Path, now: dt.datetime | None = None) -> Sample:
         scenario=_need(document, "scenario", str, where),
         profile=document.get("profile") or "",
         args=tuple(str(a) for a in document.get("args") or ()),
+        leave_out=tuple(str(a) for a in document.get("leave_out") or ()),
         answers=tuple(answers),
         answer_sources=tuple(answer_sources),
         expect=tuple(expect),

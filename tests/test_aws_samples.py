@@ -26,7 +26,7 @@ def test_sample_gives_the_verdicts_it_states(pytester, path):
     scenario = pytester.path / "scenario.yaml"
     scenario.write_text(sample.scenario)
     profile = pytester.path / "profile.yaml"
-    profile.write_text(profile_for(scenario, sample.scenario, extra=sample.profile))
+    profile.write_text(profile_for(scenario, sample.scenario, extra=sample.profile, leave_out=sample.leave_out))
     pack = pytester.path / "pack"
     selection = " or ".join("test_" + control.replace("-", "_") for control in sample.controls)
     with serving(list(sample.answers)) as served:

@@ -39,6 +39,7 @@ def worker_input(sweep) -> dict:
         "started_at": sweep.started_at.isoformat(),
         "caller": sweep.caller,
         "accounts": [dataclasses.asdict(account) for account in sweep.accounts],
+        "readable": [dataclasses.asdict(account) for account in sweep.readable],
         "regions": {account_id: list(regions) for account_id, regions in sweep.regions.items()},
     }
 

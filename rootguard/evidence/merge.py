@@ -7,6 +7,7 @@ results are rebuilt from theirs; each shard's report.html is kept under shards/.
 
 from __future__ import annotations
 
+import filecmp
 import json
 import shutil
 import xml.etree.ElementTree as ElementTree
@@ -36,6 +37,7 @@ def merge_packs(inputs: list[Path], output: Path) -> dict:
     profiles = {data["profile"] for _, data, _ in loaded}
     if len(profiles) > 1:
         raise PackError(f"the packs come from different profiles ({', '.join(sorted(profiles))}); merge shards of one sweep")
+    missing = missing_shards([data.get("shard") for _, data, _ in loaded])
     owner: dict[str, Path] = {}
     for pack, data, _ in loaded:
         for account in data["accounts"]:
@@ -44,9 +46,8 @@ def merge_packs(inputs: list[Path], output: Path) -> dict:
             owner[account["account_id"]] = pack
 
     output.mkdir(parents=True, exist_ok=True)
+    merge_evidence([(pack, data) for pack, data, _ in loaded], owner, output)
     for index, (pack, data, _) in enumerate(loaded, start=1):
-        if (pack / "evidence").is_dir():
-            shutil.copytree(pack / "evidence", output / "evidence", dirs_exist_ok=True)
         if (pack / "allure-results").is_dir():
             shutil.copytree(pack / "allure-results", output / "allure-results", dirs_exist_ok=True)
         if (pack / "report.html").is_file():
@@ -55,6 +56,8 @@ def merge_packs(inputs: list[Path], output: Path) -> dict:
     merge_junit([pack / "junit.xml" for pack, _, _ in loaded], output / "junit.xml")
 
     first = loaded[0][1]
+    judged = {account_id for account_id in owner}
+    read = {a["account_id"]: a for _, data, _ in loaded for a in data.get("read_accounts", []) if a["account_id"] not in judged}
     results = sorted(
         (entry for _, data, _ in loaded for entry in data["results"]),
         key=lambda r: (r["account_name"], r["account_id"], r["control"], r["region"] or ""),
@@ -66,8 +69,9 @@ def merge_packs(inputs: list[Path], output: Path) -> dict:
         "finished_at": max(data["finished_at"] or "" for _, data, _ in loaded) or None,
         "suite_version": __version__,
         "caller": first["caller"],
-        "complete": all(data.get("complete") for _, data, _ in loaded),
+        "complete": all(data.get("complete") for _, data, _ in loaded) and not missing,
         "backend": first.get("backend"),
+        "caller_identity": first.get("caller_identity"),
         "settings": first.get("settings"),
         "merged_from": [
             {
@@ -81,6 +85,8 @@ def merge_packs(inputs: list[Path], output: Path) -> dict:
             for pack, data, _ in loaded
         ],
         "accounts": sorted((a for _, data, _ in loaded for a in data["accounts"]), key=lambda a: (a["account_name"], a["account_id"])),
+        **({"read_accounts": [read[key] for key in sorted(read)]} if read else {}),
+        **({"missing_shards": missing} if missing else {}),
         "waivers": merge_waiver_usage([data.get("waivers") or [] for _, data, _ in loaded]),
         "counts": counts,
         "results": results,
@@ -111,6 +117,52 @@ def merge_packs(inputs: list[Path], output: Path) -> dict:
         },
     )
     return document
+
+
+def missing_shards(shards: list[str | None]) -> list[str]:
+    """The shards of the sweep that are not among those merged ("3/3"); none when the packs are not shards."""
+    given = [tuple(int(part) for part in shard.split("/")) for shard in shards if shard]
+    if not given:
+        return []
+    totals = {total for _, total in given}
+    if len(totals) > 1:
+        raise PackError(f"the packs are shards of different splits ({', '.join(sorted(s for s in shards if s))}); merge the shards of one sweep")
+    total = totals.pop()
+    have = {index for index, _ in given}
+    return [f"{index}/{total}" for index in range(1, total + 1) if index not in have]
+
+
+def merge_evidence(loaded: list[tuple[Path, dict]], owner: dict[str, Path], output: Path) -> None:
+    """Copy every shard's evidence into the merged pack, never one shard's file over another's.
+
+    A shard also reads accounts another shard judges (a central trail bucket, the hub's
+    organization listing), so two shards can hold the same file name with different reads
+    (other times, or a changed answer). The shard that judges an account keeps
+    `evidence/<account>/`; a different file of the same name from another shard goes to
+    `evidence/shards/<index>/`, and that shard's verdicts are pointed at it.
+    """
+    def judged_first(item):
+        path, pack = item
+        account = path.relative_to(pack / "evidence").parts[0]
+        return (owner.get(account) != pack, str(path))
+
+    files = [(path, pack) for pack, _ in loaded if (pack / "evidence").is_dir() for path in (pack / "evidence").rglob("*") if path.is_file()]
+    index_of = {pack: index for index, (pack, _) in enumerate(loaded, start=1)}
+    moved: dict[Path, dict[str, str]] = {pack: {} for pack, _ in loaded}
+    for path, pack in sorted(files, key=judged_first):
+        name = path.relative_to(pack).as_posix()
+        target = output / name
+        if target.exists():
+            if filecmp.cmp(path, target, shallow=False):
+                continue
+            moved[pack][name] = name = f"evidence/shards/{index_of[pack]}/{path.relative_to(pack / 'evidence').as_posix()}"
+            target = output / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    for pack, data in loaded:
+        if moved[pack]:
+            for entry in data["results"]:
+                entry["evidence"] = [moved[pack].get(name, name) for name in entry["evidence"]]
 
 
 def merge_waiver_usage(usages: list[list[dict]]) -> list[dict]:

@@ -152,6 +152,10 @@ class RecordedRun:
     def accounts(self) -> list[Account]:
         return [Account(id=a["account_id"], name=a["account_name"], source=a.get("source", "listed")) for a in self.results["accounts"]]
 
+    def readable_accounts(self) -> list[Account]:
+        """The in-scope accounts the run read without judging (another shard's): their evidence is in the pack too."""
+        return [Account(id=a["account_id"], name=a["account_name"], source=a.get("source", "listed")) for a in self.results.get("read_accounts", [])]
+
 
 def settings_of(profile: Profile) -> dict:
     """The profile fields a replay needs, as results.json records them."""

@@ -43,6 +43,10 @@ class ResultsJson(Reporter):
             extras["not_loaded"] = list(ending.unloaded)
         if sweep.replay_of:
             extras["replay_of"] = sweep.replay_of
+        read = [a for a in sweep.readable if (sweep.pack / "evidence" / a.id).is_dir()]
+        if read:
+            # Read for the verdicts above (a central bucket, a log archive), never judged here.
+            extras["read_accounts"] = [{"account_id": a.id, "account_name": a.name, "source": a.source} for a in read]
         return {
             "profile": sweep.profile.name,
             "started_at": sweep.started_text,
