@@ -1,4 +1,4 @@
-"""The `rootguard` command: work with evidence packs (verify, sign, merge, build the Allure report).
+"""The `rootguard` command: work with evidence packs (verify, sign, merge, export, build the Allure report).
 
 Judging accounts is `pytest --profile NAME`; this command is for what comes after:
 `rootguard verify PACK` recomputes every hash of a pack against its manifest and
@@ -16,6 +16,15 @@ from rootguard.reports.allure import allure_cli
 from rootguard.reports.allure_html import build_html
 from rootguard.evidence.pack import MANIFEST, PackError, verify, write_manifest
 from rootguard.reports.exports import export_names, export_option
+
+HOW_TO_SWEEP = """\
+A sweep runs under pytest, from the rootguard checkout:
+
+  pytest --profile demo                 the embedded moto demo organization (make demo)
+  pytest --profile prod                 profiles/prod.yaml: live AWS accounts
+  pytest --profile PATH.yaml -n auto    any profile file, on several processes
+
+Each run writes an evidence pack (reports/<profile>/<time>/); the commands below work on packs."""
 
 
 def latest_pack(reports: Path) -> Path | None:
@@ -72,6 +81,9 @@ def command_keygen(args) -> int:
         if path.exists():
             print(f"rootguard keygen: {path} exists; not overwriting a key", file=sys.stderr)
             return 2
+        if not path.parent.is_dir():
+            print(f"rootguard keygen: {path}: folder {path.parent} does not exist; make it first or choose another path", file=sys.stderr)
+            return 4
     generate_key(private, public)
     print(f"rootguard keygen: private key {private} (keep it secret), public key {public} (give it to auditors)")
     return 0
@@ -122,16 +134,21 @@ def command_merge(args) -> int:
     from rootguard.evidence.merge import merge_packs
 
     document = merge_packs([Path(p) for p in args.packs], Path(args.output))
-    state = "complete" if document["complete"] else "INCOMPLETE (a shard did not finish)"
+    missing = document.get("missing_shards")
+    if missing:
+        state = f"INCOMPLETE: shard(s) {', '.join(missing)} not among the packs"
+    else:
+        state = "complete" if document["complete"] else "INCOMPLETE (a shard did not finish)"
     print(
         f"rootguard merge: {args.output}: {len(document['results'])} results from {len(args.packs)} packs, "
         f"{len(document['accounts'])} accounts; {state}"
     )
-    return 0
+    # An incomplete sweep is exit 2, as for a run that did not finish: a pipeline must not read it as a pass.
+    return 0 if document["complete"] else 2
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rootguard", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="rootguard", description=HOW_TO_SWEEP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"rootguard {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("verify", help="recompute a pack's hashes and list changed, added and missing files")
@@ -169,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     except PackError as exc:
         print(f"rootguard {args.command}: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        # A file that cannot be read or written here: one line, not a traceback.
+        print(f"rootguard {args.command}: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 4
 
 
 if __name__ == "__main__":

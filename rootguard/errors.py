@@ -15,6 +15,10 @@ class AccountsError(RootguardError):
     """The accounts to judge could not be worked out (for example Organizations refused)."""
 
 
+class NoCredentials(AccountsError):
+    """This machine has no AWS credentials for the hub at all: a setup to fix here, not an AWS answer."""
+
+
 class FactError(RootguardError):
     """A fact could not be established from AWS: the control that needs it ends as `error`.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import difflib
 import re
 from pathlib import Path
 
@@ -35,16 +36,58 @@ def account_id_option(value: str) -> str:
 
 
 def positive_int(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
+    if not re.fullmatch(r"[0-9]+", value) or int(value) < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of at least 1")
     return int(value)
 
 
 def shard_option(value: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d+)/(\d+)", value)
+    match = re.fullmatch(r"([0-9]+)/([0-9]+)", value)
     if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
         raise argparse.ArgumentTypeError(f"{value!r} is not a shard I/N with 1 <= I <= N (like 2/4)")
     return int(match.group(1)), int(match.group(2))
+
+
+def framework_option(value: str) -> str:
+    return chosen_from(value, framework_keys(), "a framework")
+
+
+def severity_option(value: str) -> str:
+    return chosen_from(value, SEVERITIES, "a severity")
+
+
+def chosen_from(value: str, known, what: str) -> str:
+    if value in known:
+        return value
+    near = difflib.get_close_matches(value.lower(), list(known), n=1, cutoff=0.5)
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    raise argparse.ArgumentTypeError(f"{value!r} is not {what} ({', '.join(known)}){hint}")
+
+
+# Options whose values rootguard checks itself once pytest has parsed them (dest: check,
+# repeatable): argparse's own check prints pytest's whole usage block, where a wrong value
+# deserves one line that names the option and the fix.
+CHECKED_OPTIONS = {
+    "account": (account_id_option, True),
+    "fetch_workers": (positive_int, False),
+    "framework": (framework_option, True),
+    "gate_severity": (severity_option, False),
+    "shard": (shard_option, False),
+    "export": (export_option, False),
+}
+
+
+def check_options(config: pytest.Config) -> None:
+    """Turn the checked options' text into values, or stop with one line naming the option (exit 4)."""
+    for dest, (check, repeatable) in CHECKED_OPTIONS.items():
+        value = getattr(config.option, dest, None)
+        try:
+            if repeatable:
+                setattr(config.option, dest, [check(v) if isinstance(v, str) else v for v in value or []])
+            elif isinstance(value, str):
+                setattr(config.option, dest, check(value))
+        except argparse.ArgumentTypeError as exc:
+            raise pytest.UsageError(f"--{dest.replace('_', '-')}: {exc}") from None
 
 
 def pytest_addhooks(pluginmanager) -> None:
@@ -57,28 +100,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("rootguard", "rootguard compliance run")
     group.addoption("--profile", metavar="NAME|PATH", help="profile name in profiles/ or path to a profile YAML (default: demo)")
     group.addoption(
-        "--account", metavar="ID", action="append", default=[], type=account_id_option,
+        "--account", metavar="ID", action="append", default=[],
         help="judge only this account (repeatable)",
     )
     group.addoption("--report-dir", metavar="DIR", help="write the evidence pack here instead of reports/<profile>/<UTC time>/")
-    group.addoption("--fetch-workers", metavar="N", type=positive_int, default=16, help="accounts fetched at once (default 16)")
+    group.addoption("--fetch-workers", metavar="N", default="16", help="accounts fetched at once (default 16)")
     group.addoption(
-        "--framework", metavar="NAME", action="append", default=[], choices=framework_keys(),
+        "--framework", metavar="NAME", action="append", default=[],
         help=f"run only the controls mapped to this framework (repeatable; {', '.join(framework_keys())})",
     )
     group.addoption("--waivers", metavar="FILE", help="a YAML file of waivers, added to the profile's")
     group.addoption(
-        "--gate-severity", metavar="SEVERITY", choices=SEVERITIES,
+        "--gate-severity", metavar="SEVERITY",
         help="failed/error outcomes at or above this severity fail the run (default: the profile's gate.min_severity)",
     )
     group.addoption(
-        "--shard", metavar="I/N", type=shard_option,
+        "--shard", metavar="I/N",
         help="judge only shard I of N: accounts are split by a hash of their id, the same way in every job",
     )
     group.addoption("--replay", metavar="PACK", help="re-run the controls on a pack's recorded AWS responses, without AWS")
     group.addoption("--compare", metavar="PACK", help="list the outcomes that changed since an earlier pack")
     group.addoption(
-        "--export", metavar="LIST", type=export_option,
+        "--export", metavar="LIST",
         help="exchange formats written into the pack: csv, xlsx, oscal, ocsf, comma-separated, or all (default) or none",
     )
 
@@ -122,6 +165,7 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
 def pytest_configure(config: pytest.Config) -> None:
     # First, so pytest-html, JUnit and Allure see the pack's paths when they configure.
     config.addinivalue_line("markers", "control(meta): a rootguard control; set by rootguard.controls.control")
+    check_options(config)
     if not is_compliance_run(config):
         return
     run = Run(config)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import os
+import sys
 import signal
 import threading
 from pathlib import Path
@@ -24,8 +26,8 @@ from rootguard import __version__
 from rootguard.accounts import Account, Connector
 from rootguard.accounts.resolution import in_shard, resolve_accounts
 from rootguard.distributed.sharing import SharedFacts
-from rootguard.errors import AccountsError, RootguardError
-from rootguard.evidence.pack import PackError, prepare_pack, verify, write_json_atomic, write_manifest
+from rootguard.errors import AccountsError, NoCredentials, RootguardError
+from rootguard.evidence.pack import PackError, discard_pack, prepare_pack, verify, write_json_atomic, write_manifest
 from rootguard.evidence.replay import RecordedCalls, RecordedRun, ReplayConnector
 from rootguard.evidence.writer import EvidenceWriter
 from rootguard.facts import FactStore
@@ -42,6 +44,15 @@ from rootguard.sweep import Ending, Sweep, utc_text
 from rootguard.verdicts import Verdict, VerdictStage
 
 DEFAULT_PROFILE = "demo"
+# moto's ids (organization, detectors, request ids) are drawn from one seeded generator: a fixed
+# seed makes a mocked organization the same in every process and every run.
+MOTO_SEED = 20240101
+
+
+def nothing_selected(config: pytest.Config, profile: str) -> str:
+    chosen = [f"{flag} {value!r}" for flag, value in (("-k", config.option.keyword), ("-m", config.option.markexpr)) if value]
+    what = " and ".join(chosen) or "the arguments given"
+    return f"nothing selected: {what} matched no control; `pytest --profile {profile} --collect-only -q` lists them"
 
 
 class Run:
@@ -58,6 +69,8 @@ class Run:
         self.replaying: RecordedRun | None = None
         self.recorded_calls: RecordedCalls | None = None
         self.profile: Profile = self._load_profile()
+        self.abandoned = False
+        self._pack_before: set[str] | None = None
         self.pack = self._prepare_pack()
         self.sweep: Sweep | None = None
         self.stores: dict[str, FactStore] = {}
@@ -111,6 +124,8 @@ class Run:
         if self.worker:
             return Path(self.worker["pack"])  # made and checked by the controller
         chosen = self.config.getoption("report_dir")
+        # What the folder held before the run, so that an abandoned run takes back only its own files.
+        self._pack_before = set(os.listdir(chosen)) if chosen and os.path.isdir(chosen) else None
         try:
             return prepare_pack(Path(chosen) if chosen else None, self.config.rootpath / "reports" / self.profile.name, bool(self.replaying))
         except PackError as exc:
@@ -132,14 +147,19 @@ class Run:
         if self.profile.backend != "moto":
             return
         from moto import mock_aws
+        from moto.moto_api._internal import mock_random
 
         from fixtures import motoext, scenario
 
         motoext.install()
         self._mock = mock_aws()
         self._mock.start()
+        # Every process of a run (each xdist worker seeds its own moto) must build the same
+        # organization: the same ids, from moto's one source of randomness seeded alike, and
+        # the same dates, the scenario's ages counted back from the run's start.
+        mock_random.seed(MOTO_SEED)
         try:
-            scenario.seed(scenario.load_scenario(self.profile.scenario))
+            scenario.seed(scenario.load_scenario(self.profile.scenario), now=self.started_at)
         except scenario.ScenarioError as exc:
             raise pytest.UsageError(str(exc)) from None
 
@@ -163,40 +183,52 @@ class Run:
 
     def connect(self) -> None:
         """Reach the hub, resolve the accounts, make a fact store for each, then hand the sweep to the stages."""
+        try:
+            self._connect()
+        except pytest.UsageError:
+            self.abandon()
+            raise
+
+    def abandon(self) -> None:
+        """A usage error before anything was judged: the run ends with one line and leaves no pack behind."""
+        self.abandoned = True
+
+    def _connect(self) -> None:
         if self.replaying:
             self.connector = ReplayConnector(self.recorded_calls)
             caller = self.replaying.caller()
-            accounts = self.replaying.accounts()
+            accounts, narrowed = self._judged(self.replaying.accounts())
+            readable = self.replaying.readable_accounts() + narrowed
         else:
             self._start_backend()
             self.connector = Connector(self.profile, mocked=self.profile.backend == "moto", threads=self.config.getoption("fetch_workers"))
             if self.worker:
                 caller = self.worker["caller"]
                 accounts = [Account(**fields) for fields in self.worker["accounts"]]
+                readable = [Account(**fields) for fields in self.worker["readable"]]
             else:
                 try:
                     caller = self.connector.hub_identity()
                     accounts = resolve_accounts(self.connector, self.config.getoption("account"))
+                except NoCredentials as exc:
+                    raise pytest.UsageError(str(exc)) from None
                 except AccountsError as exc:
                     pytest.exit(f"rootguard: {exc}", returncode=EXIT_AWS_UNREACHABLE)
-        wanted = self.config.getoption("account")
-        if wanted:
-            known = {a.id for a in accounts}
-            missing = [w for w in wanted if w not in known]
-            if missing:
-                raise pytest.UsageError(f"--account {', '.join(missing)}: not among the accounts of profile {self.profile.name}")
-            accounts = [a for a in accounts if a.id in wanted]
+                accounts, readable = self._judged(accounts)
         shard = self.config.getoption("shard")
-        if shard:
-            accounts = [a for a in accounts if in_shard(a.id, *shard)]
         self.stores = {a.id: self._store(a) for a in accounts}
+        others = {a.id: self._store(a) for a in readable}
         # Facts only the hub can read (an account's place in the organization, its SCPs) are
-        # fetched once, through the hub's own account: its store if judged, else one of its own.
+        # fetched once, through the hub's own account: its store if in scope, else one of its own.
         hub_id = caller["Account"]
-        hub_store = self.stores.get(hub_id) or self._store(Account(id=hub_id, name="hub", source="hub"))
-        for store in {*self.stores.values(), hub_store}:
+        hub_store = self.stores.get(hub_id) or others.get(hub_id) or self._store(Account(id=hub_id, name="hub", source="hub"))
+
+        def peer(account_id: str) -> FactStore | None:
+            return self.stores.get(account_id) or others.get(account_id)
+
+        for store in {*self.stores.values(), *others.values(), hub_store}:
             store.hub_store = hub_store
-            store.peers = self.stores.get
+            store.peers = peer
         regions = {}
         if self.worker:
             regions = {k: tuple(v) for k, v in self.worker["regions"].items()}
@@ -216,8 +248,22 @@ class Run:
             shard="{}/{}".format(*shard) if shard else None,
             replay_of={"pack": str(self.replaying.pack), "started_at": self.replaying.results.get("started_at")} if self.replaying else None,
             regions=regions,
+            readable=tuple(readable),
         )
         self._register_stages()
+
+    def _judged(self, accounts: list[Account]) -> tuple[list[Account], list[Account]]:
+        """The accounts this run judges (--account, --shard) and the other in-scope ones, which it only reads."""
+        wanted = self.config.getoption("account")
+        if wanted:
+            known = {a.id for a in accounts}
+            missing = [w for w in wanted if w not in known]
+            if missing:
+                raise pytest.UsageError(f"--account {', '.join(missing)}: not among the accounts of profile {self.profile.name}")
+        shard = self.config.getoption("shard")
+        judged = [a for a in accounts if (not wanted or a.id in wanted) and (not shard or in_shard(a.id, *shard))]
+        chosen = {a.id for a in judged}
+        return judged, [a for a in accounts if a.id not in chosen]
 
     def _store(self, account: Account) -> FactStore:
         store = FactStore(account, self.connector, self.profile.regions, self.profile.home_region)
@@ -283,6 +329,13 @@ class Run:
 
     # --- fetching ahead --------------------------------------------------------------------
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list) -> None:
+        # Last, after -k and -m have deselected theirs.
+        if not items and not self.worker and not self.unloaded and not config.option.collectonly:
+            self.abandon()
+            raise pytest.UsageError(nothing_selected(config, self.profile.name))
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if self.config.option.collectonly:
             return
@@ -312,7 +365,18 @@ class Run:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
         self.evidence.close()
-        if self.worker or self.sweep is None:
+        if self.worker or self.abandoned:
+            return
+        if exitstatus == pytest.ExitCode.USAGE_ERROR and not self.verdicts:
+            self.abandon()  # pytest's own (an unknown -m marker): nothing was judged
+            return
+        if self.sweep is None:
+            return
+        if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and not self.verdicts and not self.unloaded:
+            # Under xdist the workers collect, so the controller learns only now that nothing was selected.
+            self.abandon()
+            print(f"ERROR: {nothing_selected(self.config, self.profile.name)}", file=sys.stderr)
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
             return
         terminal = next((r for r in self.reporters if r.name == "terminal"), None)
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -367,6 +431,9 @@ class Run:
             self.controller.close()
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
+        if self.abandoned and not self.worker:
+            discard_pack(self.pack, self._pack_before)
+            return
         if self.ending is None or self.worker:
             return
         # Last of all, when pytest-html and JUnit have written their files: the hash manifest.

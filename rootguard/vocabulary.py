@@ -15,5 +15,6 @@ SEVERITY_RANK = {severity: rank for rank, severity in enumerate(SEVERITIES, star
 # Every (control, account, region) gets exactly one of these (DESIGN.md, "Outcomes").
 OUTCOMES = ("passed", "failed", "error", "skipped", "waived")
 
-CONTROL_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+# \Z, not $: "$" would also take a trailing newline; [0-9], not \d: \d takes any script's digits.
+CONTROL_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}\Z")

@@ -643,7 +643,7 @@ def test_profile_name_too_long_for_the_file_system():
     name = "p" * 300
     with pytest.raises(ProfileError) as caught:
         load_profile(name, REPO)
-    assert str(caught.value) == f"profiles/{name}.yaml:0: (file): cannot be read (File name too long)"
+    assert str(caught.value) == f"--profile {name}: no profiles/{name}.yaml (profiles available: demo, prod.example, vending.example)"
 
 
 # --- paths that are not readable files ----------------------------------------------------------

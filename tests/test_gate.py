@@ -143,9 +143,11 @@ def test_error_at_or_above_the_gate_fails_it(pytester, monkeypatch):
     assert result.ret == 1
 
 
-def test_nothing_selected_exits_5(pytester):
+def test_nothing_selected_is_a_usage_error_without_a_pack(pytester):
     result, _ = run(pytester, "", "-k", "no_such_control")
-    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in result.errlines if line.strip()][-1].startswith("ERROR: nothing selected: -k 'no_such_control' matched no control;")
+    assert not list(pytester.path.glob("pack*"))
 
 
 def test_no_account_reachable_exits_6(pytester, monkeypatch):

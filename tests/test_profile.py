@@ -147,9 +147,21 @@ def test_missing_file(tmp_path):
         load_profile(str(tmp_path / "nope.yaml"), REPO)
 
 
-def test_unknown_profile_name_points_at_profiles_dir():
-    with pytest.raises(ProfileError, match=r"^profiles/nosuchprofile\.yaml:0: \(file\): no such file$"):
+def test_unknown_profile_name_lists_the_profiles_and_the_nearest():
+    with pytest.raises(ProfileError) as raised:
         load_profile("nosuchprofile", REPO)
+    assert str(raised.value) == (
+        "--profile nosuchprofile: no profiles/nosuchprofile.yaml (profiles available: demo, prod.example, vending.example)"
+    )
+    with pytest.raises(ProfileError) as raised:
+        load_profile("prdo", REPO)
+    assert str(raised.value).endswith("; did you mean 'prod.example'?")
+
+
+def test_unknown_profile_name_where_there_is_no_profiles_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ProfileError, match=r"^--profile prod: no profiles/prod\.yaml \(no profiles/ folder here; give a path to a profile YAML\)$"):
+        load_profile("prod", tmp_path)
 
 
 def test_directory_and_binary_and_alias_bomb(tmp_path):

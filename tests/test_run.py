@@ -85,7 +85,9 @@ def test_missing_profile_name(pytester, monkeypatch):
     monkeypatch.chdir(REPO)
     result = pytester.runpytest("--profile", "no-such-profile")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert result.errlines[0] == "ERROR: profiles/no-such-profile.yaml:0: (file): no such file"
+    assert result.errlines[0] == (
+        "ERROR: --profile no-such-profile: no profiles/no-such-profile.yaml (profiles available: demo, prod.example, vending.example)"
+    )
 
 
 def test_bad_scenario_is_one_line(pytester):

@@ -14,13 +14,13 @@ import time
 import boto3
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from rootguard import __version__
 from rootguard.accounts import Account
 from rootguard.accounts.botocore_sharing import install as share_botocore_parts
 from rootguard.accounts.botocore_sharing import new_botocore_session
-from rootguard.errors import AccountsError, FactError, describe_client_error
+from rootguard.errors import AccountsError, FactError, NoCredentials, describe_client_error
 from rootguard.profile import Profile
 
 SESSION_NAME = "rootguard-compliance-audit"
@@ -101,6 +101,11 @@ class Connector:
             try:
                 response = sts.get_caller_identity()
                 self._hub_identity = {k: response[k] for k in ("Account", "Arn", "UserId")}
+            except NoCredentialsError:
+                raise NoCredentials(
+                    "no AWS credentials found for the hub: set the profile's `credentials` (a named profile, SSO or "
+                    "a role), or AWS_PROFILE, or run `aws sso login` / `aws configure` first"
+                ) from None
             except (ClientError, BotoCoreError) as exc:
                 raise AccountsError(f"hub credentials: {describe_client_error(exc, 'sts:GetCallerIdentity')}") from None
             except (KeyError, TypeError):

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +57,24 @@ def prepare_pack(chosen: Path | None, reports: Path, replay: bool) -> Path:
     if (pack / MANIFEST).exists():
         raise PackError(f"report directory {pack} already holds an evidence pack; choose an empty one")
     return pack
+
+
+def discard_pack(pack: Path, before: set[str] | None) -> None:
+    """Take back what a run that judged nothing wrote: the whole folder if the run made it, else only
+    the entries that were not there before (`before`)."""
+    if not pack.is_dir():
+        return
+    for entry in pack.iterdir():
+        if before is None or entry.name not in before:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+    if before is None:
+        try:
+            pack.rmdir()
+        except OSError:
+            pass
 
 
 def write_json_atomic(path: Path, document: dict, default=str) -> None:

@@ -9,6 +9,7 @@ lines), because each check has to name the file, line and field it rejects.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 import re
 from dataclasses import dataclass, field
@@ -135,7 +136,18 @@ def resolve_profile_path(value: str, rootdir: Path) -> tuple[str, str]:
             candidate = base / "profiles" / f"{value}{suffix}"
             if os.path.isfile(candidate):  # unlike Path.is_file, False for a name too long to exist
                 return str(candidate), os.path.relpath(candidate) if _under_cwd(candidate) else str(candidate)
-    return str(rootdir / "profiles" / f"{value}.yaml"), f"profiles/{value}.yaml"
+    raise ProfileError(unknown_profile(value, rootdir))
+
+
+def unknown_profile(value: str, rootdir: Path) -> str:
+    """One line for a profile name that names no file: where it was looked for, what there is, the nearest."""
+    names = sorted({p.stem for base in (rootdir, Path.cwd()) for p in (base / "profiles").glob("*.y*ml") if p.suffix in (".yaml", ".yml")})
+    # prod.example answers to "prod" too: the example profiles are named for what they become.
+    keys = {key: name for name in names for key in (name.split(".")[0], name)}
+    near = [keys[key] for key in difflib.get_close_matches(value, list(keys), n=1, cutoff=0.5)]
+    hint = f"; did you mean {near[0]!r}?" if near else ""
+    available = f"profiles available: {', '.join(names)}" if names else "no profiles/ folder here; give a path to a profile YAML"
+    return f"--profile {value}: no profiles/{value}.yaml ({available}){hint}"
 
 
 def _under_cwd(path: Path) -> bool:
