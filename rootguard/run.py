@@ -31,6 +31,7 @@ from rootguard.evidence.pack import PackError, discard_pack, prepare_pack, verif
 from rootguard.evidence.replay import RecordedCalls, RecordedRun, ReplayConnector
 from rootguard.evidence.writer import EvidenceWriter
 from rootguard.facts import FactStore
+from rootguard.facts.progress import Progress
 from rootguard.facts.prefetch import on_pool, prefetch, wanted_facts
 from rootguard.frameworks import load_catalogs
 from rootguard.accounts.botocore_sharing import forget_models as forget_botocore_models
@@ -352,7 +353,9 @@ class Run:
 
             mine, count = int(self.worker["index"]), int(self.worker["count"])
             wanted = {a: facts for a, facts in wanted.items() if owner(a, count) == mine}
-        prefetch(self.stores, wanted, self.config.getoption("fetch_workers"), self.stopping, lambda: self._frozen)
+        # The controller shows how the fetch goes; a worker's output is never seen.
+        progress = None if self.worker else Progress.for_config(self.config, len(wanted))
+        prefetch(self.stores, wanted, self.config.getoption("fetch_workers"), self.stopping, lambda: self._frozen, progress)
         gc.freeze()
 
     def unfreeze(self) -> None:

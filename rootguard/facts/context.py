@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rootguard.errors import FactError, UnexpectedResponse, describe_client_error
+from rootguard.facts.progress import TALLY, retry_attempts
 from rootguard.facts.registry import CallRecord, FactResult, Unreadable
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ class FactContext:
         except (ClientError, BotoCoreError) as exc:
             self._refused(record, exc, absent)
             return None
+        TALLY.add(retry_attempts(response))
         if not isinstance(response, dict):
             raise UnexpectedResponse(f"{action} returned {type(response).__name__}, not a response document", action=action)
         response = {k: v for k, v in response.items() if k != "ResponseMetadata"}
@@ -89,6 +91,7 @@ class FactContext:
 
     def _refused(self, record: CallRecord, exc: ClientError | BotoCoreError, absent: Iterable[str]) -> None:
         """Record a failed call; return when its error code means the thing is not there, raise otherwise."""
+        TALLY.add(retry_attempts(exc.response) if isinstance(exc, ClientError) else 0)
         if isinstance(exc, ClientError):
             error = exc.response.get("Error", {})
             record.error = {"Code": str(error.get("Code", "")), "Message": str(error.get("Message", ""))}
@@ -117,6 +120,7 @@ class FactContext:
         try:
             for page in client.get_paginator(operation).paginate(**params):
                 record.pages += 1
+                TALLY.add(retry_attempts(page))
                 for name in keys:
                     chunk = page.get(name, []) if isinstance(page, dict) else None
                     if not isinstance(chunk, list):

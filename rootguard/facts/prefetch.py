@@ -14,6 +14,7 @@ from typing import Callable, Iterable
 
 from rootguard.errors import RootguardError
 from rootguard.facts import FactStore
+from rootguard.facts.progress import Progress
 
 
 def on_pool(function: Callable, items: list, workers: int, stopping: threading.Event) -> list:
@@ -44,18 +45,30 @@ def wanted_facts(items: Iterable) -> dict[str, dict[tuple, None]]:
     return wanted
 
 
-def prefetch(stores: dict[str, FactStore], wanted: dict[str, dict[tuple, None]], workers: int, stopping: threading.Event, frozen: Callable[[], bool]) -> None:
+def prefetch(
+    stores: dict[str, FactStore], wanted: dict[str, dict[tuple, None]], workers: int, stopping: threading.Event,
+    frozen: Callable[[], bool], progress: Progress | None = None,
+) -> None:
     """Fetch `wanted` into each account's store; failures are kept there, for the controls to report as `error`."""
 
     def fetch_account(account_id: str) -> None:
         store = stores[account_id]
+        errors = 0
         for name, region in wanted[account_id]:
             try:
                 store.get(name, region)
             except RootguardError:
-                pass  # kept in the store; the control reports it as `error`
+                errors += 1  # kept in the store; the control reports it as `error`
         store.release_clients()
+        if progress is not None:
+            progress.account_done(errors)
         if frozen():  # not after an interrupted run's cleanup, which a late thread can outlive
             gc.freeze()
 
-    on_pool(fetch_account, sorted(wanted), workers, stopping)
+    if progress is not None:
+        progress.start()
+    try:
+        on_pool(fetch_account, sorted(wanted), workers, stopping)
+    finally:
+        if progress is not None:
+            progress.stop()

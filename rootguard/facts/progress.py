@@ -1,0 +1,119 @@
+"""Progress while facts are fetched: accounts done of total, requests, errors, retries, time spent and left.
+
+An organization of hundreds of accounts at real AWS latency is minutes of fetching before
+the first verdict. On a terminal that shows as one line rewritten in place (pytest's own
+TerminalReporter.rewrite); in a CI log, where a rewritten line would pile up, as a plain
+line every LOG_EVERY seconds; under -q, not at all. The request and retry counts come from
+every fact context of the process (TALLY), read as differences from the fetch's start.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+LOG_EVERY = 5.0  # seconds between plain lines in a log
+TTY_EVERY = 0.25  # seconds between rewrites of the terminal line
+
+
+class Tally:
+    """Requests made and retries botocore needed, by every fact context of this process."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.retries = 0
+
+    def add(self, retries: int = 0) -> None:
+        with self._lock:
+            self.requests += 1
+            self.retries += retries
+
+    def read(self) -> tuple[int, int]:
+        with self._lock:
+            return self.requests, self.retries
+
+
+TALLY = Tally()
+
+
+def retry_attempts(document) -> int:
+    """botocore's count of retries behind one response (or error response); 0 when it does not say."""
+    meta = document.get("ResponseMetadata") if isinstance(document, dict) else None
+    attempts = meta.get("RetryAttempts") if isinstance(meta, dict) else None
+    return attempts if isinstance(attempts, int) and attempts > 0 else 0
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+class Progress:
+    """What the fetch has done so far, shown on `reporter` (pytest's terminal reporter) while it runs."""
+
+    def __init__(self, reporter, total: int, tty: bool, clock=time.monotonic):
+        self.reporter = reporter
+        self.total = total
+        self.tty = tty
+        self.clock = clock
+        self.done = 0
+        self.errors = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._started = clock()
+        self._base = TALLY.read()
+        self._ticker: threading.Thread | None = None
+
+    @classmethod
+    def for_config(cls, config, total: int) -> "Progress | None":
+        """A progress display for this run, or None under -q, without a terminal reporter, or with nothing to fetch."""
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None or config.option.verbose < 0 or total == 0:
+            return None
+        return cls(reporter, total, tty=bool(getattr(reporter, "isatty", False)))
+
+    def account_done(self, errors: int) -> None:
+        with self._lock:
+            self.done += 1
+            self.errors += errors
+
+    def line(self, final: bool = False) -> str:
+        with self._lock:
+            done, errors = self.done, self.errors
+        requests, retries = (now - base for now, base in zip(TALLY.read(), self._base))
+        elapsed = self.clock() - self._started
+        counts = f"{plural(requests, 'request')}, {plural(errors, 'error')}, {plural(retries, 'retry')}".replace("retrys", "retries")
+        if final:
+            return f"rootguard: fetched the facts of {done}/{self.total} accounts: {counts}, in {elapsed:.1f} s"
+        left = ""
+        if done:
+            estimate = elapsed / done * (self.total - done)
+            left = f", about {estimate:.0f} s left" if estimate >= 1 else ", under a second left"
+        return f"rootguard: fetching facts: {done}/{self.total} accounts, {counts}, {elapsed:.1f} s{left}"
+
+    def start(self) -> None:
+        if self.tty:
+            self.reporter.write("\n")
+        else:
+            self.reporter.write_line(self.line())
+        self._ticker = threading.Thread(target=self._tick, name="rootguard-progress", daemon=True)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        every = TTY_EVERY if self.tty else LOG_EVERY
+        while not self._stop.wait(every):
+            self._show(self.line())
+
+    def _show(self, text: str) -> None:
+        if self.tty:
+            self.reporter.rewrite(text, erase=True)
+        else:
+            self.reporter.write_line(text)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        self._show(self.line(final=True))
+        if self.tty:
+            self.reporter.write("\n")
