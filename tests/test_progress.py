@@ -12,25 +12,14 @@ import pytest
 
 from rootguard.facts.progress import TALLY, Progress, retry_attempts
 from tests.conftest import REPO
-from tests.test_xdist import bench
+from tests.test_xdist import bench, benchmark_server
 
 
 @pytest.fixture(scope="module")
 def slow_server(tmp_path_factory):
     """The benchmark's moto server (six accounts) answering each request after 60 ms."""
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    with log.open("w") as errors:
-        process = subprocess.Popen(
-            [sys.executable, str(REPO / "benchmarks" / "server.py"), "--accounts", "6", "--latency-ms", "60"],
-            cwd=REPO, stdout=subprocess.PIPE, stderr=errors, text=True,
-        )
-        try:
-            ready = json.loads(process.stdout.readline() or "null")
-            assert ready, log.read_text()[-3000:]
-            yield ready["endpoint"]
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    with benchmark_server(tmp_path_factory.mktemp("server"), 6, 60) as endpoint:
+        yield endpoint
 
 
 class Reporter:

@@ -6,6 +6,7 @@ server (benchmarks/server.py, no added latency), once in one process and once on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,12 +23,13 @@ ACCOUNTS = 6
 POLLED = "iam:GenerateCredentialReport"
 
 
-@pytest.fixture(scope="module")
-def counting_server(tmp_path_factory):
-    log = tmp_path_factory.mktemp("server") / "server.log"
+@contextlib.contextmanager
+def benchmark_server(folder, accounts: int, latency_ms: float):
+    """benchmarks/server.py in its own process: a counting moto server seeded with `accounts` accounts; yields its endpoint."""
+    log = folder / "server.log"
     with log.open("w") as errors:
         process = subprocess.Popen(
-            [sys.executable, str(REPO / "benchmarks" / "server.py"), "--accounts", str(ACCOUNTS), "--latency-ms", "0"],
+            [sys.executable, str(REPO / "benchmarks" / "server.py"), "--accounts", str(accounts), "--latency-ms", str(latency_ms)],
             cwd=REPO, stdout=subprocess.PIPE, stderr=errors, text=True,
         )
         try:
@@ -37,6 +39,12 @@ def counting_server(tmp_path_factory):
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def counting_server(tmp_path_factory):
+    with benchmark_server(tmp_path_factory.mktemp("server"), ACCOUNTS, 0) as endpoint:
+        yield endpoint
 
 
 def bench(endpoint: str, command: str) -> dict:
