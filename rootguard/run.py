@@ -215,6 +215,11 @@ class Run:
                     raise pytest.UsageError(str(exc)) from None
                 except AccountsError as exc:
                     pytest.exit(f"rootguard: {exc}", returncode=EXIT_AWS_UNREACHABLE)
+                if not accounts:
+                    raise pytest.UsageError(
+                        f"profile {self.profile.name} reaches no account: list `accounts` or give `organization` "
+                        "(a moto profile's accounts are seeded from its scenario, and listed the same way)"
+                    )
                 accounts, readable = self._judged(accounts)
         shard = self.config.getoption("shard")
         self.stores = {a.id: self._store(a) for a in accounts}

@@ -176,3 +176,17 @@ def test_help_starts_with_how_to_run_a_sweep(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert out.split("\n\n")[1].startswith("A sweep runs under pytest") and "  pytest --profile demo " in out
+
+
+def test_a_moto_profile_that_lists_no_account_is_one_line_without_a_pack(pytester):
+    profile = pytester.path / "p.yaml"
+    profile.write_text(f"backend: moto\nscenario: {REPO / 'fixtures' / 'scenarios' / 'demo.yaml'}\n")
+    pack = pytester.path / "pack"
+    result = pytester.runpytest_subprocess(str(REPO / "tests_compliance"), "--profile", str(profile), "--report-dir", str(pack))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert said(result)[-1] == (
+        "ERROR: profile p reaches no account: list `accounts` or give `organization` "
+        "(a moto profile's accounts are seeded from its scenario, and listed the same way)"
+    )
+    assert "INTERNALERROR" not in "\n".join(result.outlines + result.errlines)
+    assert not pack.exists()
