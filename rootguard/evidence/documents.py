@@ -79,6 +79,8 @@ def write_fact(pack: Path, account, caller: dict | None, result: FactResult) -> 
                 "pages": call.pages,
                 "response": call.response,
                 "error": call.error,
+                "request_ids": call.request_ids,
+                "response_dates": call.response_dates,
             }
             for call in result.calls
         ],

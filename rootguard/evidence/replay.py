@@ -62,12 +62,17 @@ class RecordedCalls:
                 )
             # The last answer repeats: a request made again gets what was seen last.
             call = queue.popleft() if len(queue) > 1 else queue[0]
+        # The requests AWS answered, for the replayed pack's evidence (rootguard.facts.context.note_response).
+        meta = {"RecordedRequestIds": list(call.get("request_ids") or []), "RecordedDates": list(call.get("response_dates") or [])}
         error = call.get("error")
         if error:
             if error.get("Kind") == "session":
                 raise FactError(error.get("Message", ""), action=error.get("Action", action), code=error.get("Code", ""))
-            raise ClientError({"Error": {"Code": error.get("Code", ""), "Message": error.get("Message", "")}}, action.split(":")[1])
-        return dict(call.get("response") or {})
+            raise ClientError(
+                {"Error": {"Code": error.get("Code", ""), "Message": error.get("Message", "")}, "ResponseMetadata": meta},
+                action.split(":")[1],
+            )
+        return {**(call.get("response") or {}), "ResponseMetadata": meta}
 
 
 class ReplayClient:

@@ -83,6 +83,7 @@ class FactContext:
             self._refused(record, exc, absent)
             return None
         TALLY.add(retry_attempts(response))
+        note_response(record, response)
         if not isinstance(response, dict):
             raise UnexpectedResponse(f"{action} returned {type(response).__name__}, not a response document", action=action)
         response = {k: v for k, v in response.items() if k != "ResponseMetadata"}
@@ -93,6 +94,7 @@ class FactContext:
         """Record a failed call; return when its error code means the thing is not there, raise otherwise."""
         TALLY.add(retry_attempts(exc.response) if isinstance(exc, ClientError) else 0)
         if isinstance(exc, ClientError):
+            note_response(record, exc.response)
             error = exc.response.get("Error", {})
             record.error = {"Code": str(error.get("Code", "")), "Message": str(error.get("Message", ""))}
             if record.error["Code"] in absent:
@@ -121,6 +123,7 @@ class FactContext:
             for page in client.get_paginator(operation).paginate(**params):
                 record.pages += 1
                 TALLY.add(retry_attempts(page))
+                note_response(record, page)
                 for name in keys:
                     chunk = page.get(name, []) if isinstance(page, dict) else None
                     if not isinstance(chunk, list):
@@ -131,6 +134,26 @@ class FactContext:
             return None
         record.response = lists
         return lists if isinstance(key, tuple) else lists[key]
+
+
+def note_response(record: CallRecord, document) -> None:
+    """Keep the request id and Date of one HTTP response on its call's record.
+
+    A replay's client hands back the ids and dates the pack recorded (`RecordedRequestIds`,
+    `RecordedDates`), so that a replayed pack points at the same requests in CloudTrail.
+    """
+    meta = document.get("ResponseMetadata") if isinstance(document, dict) else None
+    if not isinstance(meta, dict):
+        record.request_ids.append(None)
+        record.response_dates.append(None)
+        return
+    if "RecordedRequestIds" in meta:
+        record.request_ids.extend(meta["RecordedRequestIds"])
+        record.response_dates.extend(meta.get("RecordedDates") or [None] * len(meta["RecordedRequestIds"]))
+        return
+    headers = meta.get("HTTPHeaders") if isinstance(meta.get("HTTPHeaders"), dict) else {}
+    record.request_ids.append(meta.get("RequestId") or headers.get("x-amzn-requestid") or headers.get("x-amz-request-id"))
+    record.response_dates.append(headers.get("date"))
 
 
 def action_name(service: str, operation: str) -> str:

@@ -74,6 +74,11 @@ class CallRecord:
     response: Any = None
     error: dict | None = None
     pages: int = 1
+    # Per HTTP response (one, or one per page): AWS's request id and the response's Date
+    # header, with which an auditor finds the call in the account's CloudTrail. None where
+    # the response did not say.
+    request_ids: list = field(default_factory=list)
+    response_dates: list = field(default_factory=list)
 
 
 @dataclass
