@@ -14,7 +14,7 @@ from pathlib import Path
 from rootguard import __version__
 from rootguard.reports.allure import allure_cli
 from rootguard.reports.allure_html import build_html
-from rootguard.evidence.pack import MANIFEST, PackError, verify, write_manifest
+from rootguard.evidence.pack import MANIFEST, SIGNATURE, PackError, verify, write_manifest
 from rootguard.reports.exports import export_names, export_option
 
 HOW_TO_SWEEP = """\
@@ -54,7 +54,12 @@ def command_verify(args) -> int:
         problems = len(checked.changed) + len(checked.added) + len(checked.missing)
         print(f"rootguard verify: {pack}: FAILED, {problems} file(s) differ from the manifest")
         return 1
-    signed = f"; signed by key {signer[:16]}..." if signer else ""
+    if signer:
+        signed = f"; signature valid, by key {signer[:16]}..."
+    elif (pack / SIGNATURE).exists():
+        signed = "; a signature (manifest.sig) is present but NOT checked: give --key PUBLIC.pem to check it"
+    else:
+        signed = "; not signed"
     print(f"rootguard verify: {pack}: OK, {len(manifest['files'])} files match the manifest{signed}; run {state}, "
           f"profile {manifest.get('profile')}, started {manifest.get('started_at')}")
     return 0

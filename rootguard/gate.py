@@ -13,9 +13,9 @@ from rootguard.vocabulary import SEVERITY_RANK
 EXIT_OK = 0  # no failed or error outcome at or above the gate severity
 EXIT_FINDINGS = 1  # at least one failed or error outcome at or above it
 EXIT_INTERRUPTED = 2  # the run was interrupted; the pack is marked incomplete
-EXIT_USAGE = 4  # a bad profile, waiver file, scenario or option
-EXIT_NO_CONTROLS = 5  # nothing was selected to judge
+EXIT_USAGE = 4  # a bad profile, waiver file, scenario or option, or nothing selected to judge
 EXIT_AWS_UNREACHABLE = 6  # no account (or not the hub) could be reached at all
+EXIT_REPLAY_DIFFERS = 7  # --replay: a verdict came out other than the pack recorded it (0: every one reproduced)
 
 
 @dataclass

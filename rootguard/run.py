@@ -35,12 +35,12 @@ from rootguard.facts.progress import Progress
 from rootguard.facts.prefetch import on_pool, prefetch, wanted_facts
 from rootguard.frameworks import load_catalogs
 from rootguard.accounts.botocore_sharing import forget_models as forget_botocore_models
-from rootguard.gate import EXIT_AWS_UNREACHABLE, decide
+from rootguard.gate import EXIT_AWS_UNREACHABLE, EXIT_REPLAY_DIFFERS, decide
 from rootguard.profile import Profile, load_profile
 from rootguard.profile.waivers import load_waivers_file
 from rootguard.reports import listeners, reporters
 from rootguard.reports.exports import forget as forget_pack_documents
-from rootguard.reports.compare import compare_results
+from rootguard.reports.compare import compare_results, differences
 from rootguard.sweep import Ending, Sweep, utc_text
 from rootguard.verdicts import Verdict, VerdictStage
 
@@ -64,7 +64,7 @@ class Run:
         # Under pytest-xdist: the controller resolves the accounts and writes the pack's summary
         # files; each worker judges its own share of the accounts (rootguard.distributed).
         self.worker: dict | None = getattr(config, "workerinput", {}).get("rootguard")
-        self.started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        self.started_at = self.clock_started_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
         if self.worker:
             self.started_at = dt.datetime.fromisoformat(self.worker["started_at"])
         self.replaying: RecordedRun | None = None
@@ -110,6 +110,17 @@ class Run:
                 self.recorded_calls = RecordedCalls(self.replaying.pack)
                 self.started_at = self.replaying.started_at()  # judge the moment the evidence was taken
                 return self.replaying.profile()
+            baseline = self.config.getoption("compare")
+            if baseline:
+                # Before any AWS call: a sweep compared with a baseline that is missing or was changed would mislead.
+                try:
+                    checked_baseline = verify(Path(baseline))
+                except PackError as exc:
+                    raise PackError(f"--compare {baseline}: {exc}") from None
+                if not checked_baseline.ok:
+                    differ = checked_baseline.changed + checked_baseline.added + checked_baseline.missing
+                    raise PackError(f"--compare {baseline}: {len(differ)} file(s) differ from its manifest ({differ[0]} ...); "
+                                    f"see `rootguard verify {baseline}`")
             profile = load_profile(self.config.getoption("profile") or DEFAULT_PROFILE, self.config.rootpath)
             extra = self.config.getoption("waivers")
             if extra:
@@ -252,7 +263,12 @@ class Run:
             rootpath=self.config.rootpath,
             frameworks_selected=tuple(self.config.getoption("framework") or ()),
             shard="{}/{}".format(*shard) if shard else None,
-            replay_of={"pack": str(self.replaying.pack), "started_at": self.replaying.results.get("started_at")} if self.replaying else None,
+            replay_of={
+                "pack": str(self.replaying.pack),
+                "started_at": self.replaying.results.get("started_at"),
+                "finished_at": self.replaying.results.get("finished_at"),
+                "replay_started_at": utc_text(self.clock_started_at),  # the replay's own start, beside the original's
+            } if self.replaying else None,
             regions=regions,
             readable=tuple(readable),
         )
@@ -412,7 +428,10 @@ class Run:
                 comparison = {"against": compare_with, "error": str(exc)}
             write_json_atomic(self.pack / "comparison.json", comparison)
         decision = decide(self.verdicts, self.profile.min_severity, reachable)
-        if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and complete:
+        if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and complete and self.replaying:
+            # A replay answers one question: did every verdict come out as the pack recorded it?
+            session.exitstatus = 0 if differences(comparison) == 0 else EXIT_REPLAY_DIFFERS
+        elif exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and complete:
             # Only the gate decides a finished run's code: a failure below the gate severity passes.
             session.exitstatus = decision.code
         elif self.unloaded and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
@@ -452,7 +471,9 @@ class Run:
             {
                 "profile": self.profile.name,
                 "started_at": self.sweep.started_text,
-                "finished_at": utc_text(self.ending.finished_at),
+                "finished_at": (self.sweep.replay_of or {}).get("finished_at") or utc_text(self.ending.finished_at),
+                **({"replayed": {"started_at": self.sweep.replay_of["replay_started_at"], "finished_at": utc_text(self.ending.finished_at)}}
+                   if self.sweep.replay_of else {}),
                 "suite_version": __version__,
                 "caller": self.sweep.caller.get("Arn") if self.sweep.caller else None,
                 "complete": self.ending.complete,

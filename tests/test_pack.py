@@ -90,7 +90,7 @@ def test_replay_without_any_aws_reproduces_every_outcome(pytester, demo_pack, mo
     monkeypatch.setattr(BaseClient, "_make_api_call", no_aws)
     replay = pytester.path / "replay"
     result = pytester.runpytest(SUITE, "--replay", str(demo_pack), "--report-dir", str(replay))
-    assert result.ret == 1
+    assert result.ret == 0  # every verdict reproduced (the original's gate failed: exit 1 then)
     original = json.loads((demo_pack / "results.json").read_text())
     again = json.loads((replay / "results.json").read_text())
     assert outcomes(again) == outcomes(original)
@@ -101,6 +101,52 @@ def test_replay_without_any_aws_reproduces_every_outcome(pytester, demo_pack, mo
     assert comparison["unchanged"] == 161 and not comparison["newly_failing"] and not comparison["changed"]
     assert again["replay_of"]["pack"] == str(demo_pack)
     assert "161 unchanged, 0 different" in result.stdout.str()
+    assert "replay: every verdict reproduced: exit 0" in result.stdout.str()
+    # The verdicts are the original's moment's: its start and finish stay paired, the replay's own beside them.
+    assert (again["started_at"], again["finished_at"]) == (original["started_at"], original["finished_at"])
+    assert again["replay_of"]["finished_at"] == original["finished_at"]
+    assert again["replayed"]["started_at"] >= original["finished_at"] and again["replayed"]["finished_at"] >= again["replayed"]["started_at"]
+
+
+def test_replay_that_differs_exits_7(pytester, demo_pack, tmp_path):
+    """A recorded answer changed (and the pack re-hashed, so it verifies): the replay no longer reproduces the verdict."""
+    import shutil
+
+    from rootguard.evidence.pack import read_manifest, write_manifest
+
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_pack, copy)
+    path = copy / "evidence" / "222233334444" / "iam.account_summary--us-east-1.json"
+    document = json.loads(path.read_text())
+    document["calls"][0]["response"]["SummaryMap"]["AccountMFAEnabled"] = 1 - document["calls"][0]["response"]["SummaryMap"]["AccountMFAEnabled"]
+    path.write_text(json.dumps(document))
+    manifest = read_manifest(copy)
+    write_manifest(copy, {k: v for k, v in manifest.items() if k not in ("files", "pack_format", "algorithm")})
+    result = pytester.runpytest(SUITE, "--replay", str(copy), "--report-dir", str(tmp_path / "replay"), "-k", "root_mfa")
+    assert result.ret == 7
+    assert "verdict(s) differ from the pack's: exit 7" in result.stdout.str()
+
+
+def test_compare_with_a_missing_or_changed_baseline_stops_before_aws(pytester, demo_pack, tmp_path, monkeypatch):
+    import shutil
+
+    def no_aws(self, operation, params):
+        raise AssertionError(f"called AWS: {operation}")
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", no_aws)
+    missing = pytester.runpytest(SUITE, "--profile", "demo", "--compare", str(tmp_path / "nosuch"), "--report-dir", str(tmp_path / "a"))
+    assert missing.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in missing.errlines if line.strip()] == [
+        f"ERROR: --compare {tmp_path / 'nosuch'}: {tmp_path / 'nosuch' / 'manifest.json'}: no manifest: not a rootguard evidence pack, "
+        "or the run is still writing it"
+    ]
+    changed = tmp_path / "changed"
+    shutil.copytree(demo_pack, changed)
+    (changed / "results.json").write_text("{}")
+    refused = pytester.runpytest(SUITE, "--profile", "demo", "--compare", str(changed), "--report-dir", str(tmp_path / "b"))
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"ERROR: --compare {changed}: 1 file(s) differ from its manifest (results.json ...); see `rootguard verify {changed}`" in refused.errlines
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
 def test_replay_missing_a_response_says_so_and_asks_aws_nothing(pytester, demo_pack, tmp_path, monkeypatch):

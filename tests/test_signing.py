@@ -22,7 +22,12 @@ def test_sign_then_verify_with_the_public_key(pack, tmp_path, capsys):
     assert rootguard(["sign", str(copy), "--key", str(private)]) == 0
     assert (copy / "manifest.sig").is_file()
     assert rootguard(["verify", str(copy), "--key", str(public)]) == 0
-    assert "signed by key" in capsys.readouterr().out
+    assert "signature valid, by key" in capsys.readouterr().out
+    # Without the key, verify says that a signature is there and that it did not check it.
+    assert rootguard(["verify", str(copy)]) == 0
+    assert "a signature (manifest.sig) is present but NOT checked: give --key PUBLIC.pem to check it" in capsys.readouterr().out
+    assert rootguard(["verify", str(pack)]) == 0
+    assert "; not signed;" in capsys.readouterr().out
 
 
 def test_edited_and_rehashed_pack_fails_the_signature(pack, tmp_path, capsys):

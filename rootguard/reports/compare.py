@@ -8,6 +8,17 @@ from pathlib import Path
 from rootguard.evidence.pack import RESULTS, PackError
 
 
+# What a comparison lists as different; everything else is `unchanged`.
+CHANGE_KINDS = ("newly_failing", "newly_passing", "changed", "added", "removed")
+
+
+def differences(comparison: dict | None) -> int | None:
+    """How many verdicts a comparison found different; None when there was nothing to compare with."""
+    if comparison is None or "error" in comparison:
+        return None
+    return sum(len(comparison[kind]) for kind in CHANGE_KINDS)
+
+
 def compare_results(earlier_pack: Path, results: list) -> dict:
     """What changed since an earlier pack: newly failing, newly passing, other changes, added, removed."""
     path = earlier_pack / RESULTS
@@ -20,7 +31,7 @@ def compare_results(earlier_pack: Path, results: list) -> dict:
         raise PackError(f"{path}: not a rootguard results file ({exc})") from None
     now = {(r.control.id, r.account_id, r.region): r for r in results}
     bad = {"failed", "error"}
-    changes: dict[str, list] = {"newly_failing": [], "newly_passing": [], "changed": [], "added": [], "removed": []}
+    changes: dict[str, list] = {kind: [] for kind in CHANGE_KINDS}
     for key in sorted(set(before) | set(now), key=lambda k: (k[1], k[0], k[2] or "")):
         control, account_id, region = key
         old, new = before.get(key), now.get(key)

@@ -41,8 +41,12 @@ class ResultsJson(Reporter):
         }
         if ending.unloaded:
             extras["not_loaded"] = list(ending.unloaded)
+        finished = ending.finished_text
         if sweep.replay_of:
-            extras["replay_of"] = sweep.replay_of
+            # The verdicts are judged at the original's moment: its times stay paired, the replay's own beside them.
+            extras["replay_of"] = {k: v for k, v in sweep.replay_of.items() if k != "replay_started_at"}
+            extras["replayed"] = {"started_at": sweep.replay_of["replay_started_at"], "finished_at": ending.finished_text}
+            finished = sweep.replay_of.get("finished_at") or finished
         read = [a for a in sweep.readable if (sweep.pack / "evidence" / a.id).is_dir()]
         if read:
             # Read for the verdicts above (a central bucket, a log archive), never judged here.
@@ -50,7 +54,7 @@ class ResultsJson(Reporter):
         return {
             "profile": sweep.profile.name,
             "started_at": sweep.started_text,
-            "finished_at": ending.finished_text,
+            "finished_at": finished,
             "suite_version": __version__,
             "caller": sweep.caller.get("Arn") if sweep.caller else None,
             **extras,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from rootguard.gate import EXIT_REPLAY_DIFFERS
 from rootguard.profile.waivers import waiver_usage
 from rootguard.reports import Reporter
+from rootguard.reports.compare import differences
 from rootguard.reports.results_json import counts
 from rootguard.vocabulary import OUTCOMES
 
@@ -95,7 +97,16 @@ class TerminalReport(Reporter):
                 terminalreporter.write_line(
                     f"waiver for {usage['control']} on {who} (approved by {usage['approved_by']}) matches nothing judged in this run"
                 )
-        terminalreporter.write_line(ending.decision.describe(sweep.profile.min_severity))
+        if sweep.replay_of and ending.complete:
+            terminalreporter.write_line(f"{ending.decision.describe(sweep.profile.min_severity)} at the time; a replay exits on whether it reproduced them")
+            different = differences(ending.comparison)
+            if different == 0:
+                terminalreporter.write_line("replay: every verdict reproduced: exit 0")
+            else:
+                what = "the original's verdicts could not be read" if different is None else f"{different} verdict(s) differ from the pack's"
+                terminalreporter.write_line(f"replay: {what}: exit {EXIT_REPLAY_DIFFERS}")
+        else:
+            terminalreporter.write_line(ending.decision.describe(sweep.profile.min_severity))
         if ending.unloaded:
             terminalreporter.write_line(
                 f"controls not judged: {', '.join(ending.unloaded)} failed to load; the pack is marked incomplete"
