@@ -38,7 +38,7 @@ def test_a_replayed_pack_points_at_the_same_requests(demo_pack, tmp_path):
         [sys.executable, "-m", "pytest", "--replay", str(demo_pack), "--report-dir", str(replayed), "-q"],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
-    assert completed.returncode == 1, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]  # every verdict reproduced
 
     def ids(pack):
         found = {}
