@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import io
 import json
 import os
@@ -19,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
-from rootguard.evidence.pack import RESULTS, PackError, sha256_file
+from rootguard.evidence.pack import RESULTS, PackError
 from rootguard.reports import Reporter
 
 # Names rootguard's own identifiers (OSCAL uuids, OCSF event uids): the same pack gives the same ones.
@@ -69,23 +70,34 @@ class PackData:
     @cached_property
     def digests(self) -> dict[str, str]:
         """SHA-256 of every evidence file the results name, by pack-relative path."""
-        paths = sorted({path for entry in self.results["results"] for path in entry["evidence"]})
-        return {path: sha256_file(self.pack / path) for path in paths if (self.pack / path).is_file()}
+        return self._evidence[0]
 
     @cached_property
     def calls(self) -> dict[str, list[dict]]:
         """Per evidence file, the AWS calls it records: action, region, and the error code of a refused one."""
-        calls = {}
-        for path in self.digests:
+        return self._evidence[1]
+
+    @cached_property
+    def _evidence(self) -> tuple[dict[str, str], dict[str, list[dict]]]:
+        # Each file read once, for both its digest and its calls: at a thousand accounts they are tens of thousands.
+        digests, calls = {}, {}
+        for path in sorted({path for entry in self.results["results"] for path in entry["evidence"]}):
             try:
-                document = json.loads((self.pack / path).read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
+                raw = (self.pack / path).read_bytes()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise PackError(f"{self.pack / path}: unreadable evidence ({exc})") from None
+            digests[path] = hashlib.sha256(raw).hexdigest()
+            try:
+                document = json.loads(raw)
+            except ValueError as exc:
                 raise PackError(f"{self.pack / path}: unreadable evidence ({exc})") from None
             calls[path] = [
                 {"action": call["action"], "region": call["region"], "error": (call.get("error") or {}).get("Code")}
                 for call in document.get("calls", [])
             ]
-        return calls
+        return digests, calls
 
     @cached_property
     def identity(self) -> str:

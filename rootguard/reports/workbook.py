@@ -49,12 +49,16 @@ class Sheets:
         for row in rows:
             cells = []
             for value in row:
-                cell = WriteOnlyCell(sheet, value=value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # text is text: "=..." from an account name is not a formula
+                # Plain values are written as they are; a cell object only where a value needs one:
+                # text that a spreadsheet would run as a formula ("=..." from an account name) is
+                # stored as text, and text over several lines wraps.
+                if isinstance(value, str) and (value.startswith("=") or "\n" in value):
+                    cell = WriteOnlyCell(sheet, value=value)
+                    cell.data_type = "s"
                     if "\n" in value:
                         cell.alignment = wrap
-                cells.append(cell)
+                    value = cell
+                cells.append(value)
             sheet.append(cells)
             count += 1
         sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
