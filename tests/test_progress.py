@@ -12,7 +12,7 @@ import pytest
 
 from rootguard.facts.progress import TALLY, Progress, retry_attempts
 from tests.conftest import REPO
-from tests.test_xdist import bench, benchmark_server
+from tests.test_xdist import benchmark_server, sweep
 
 
 @pytest.fixture(scope="module")
@@ -83,21 +83,7 @@ def test_a_log_gets_plain_lines_and_a_terminal_one_rewritten_line():
 
 def test_a_slow_fetch_in_a_ci_log_prints_a_line_every_few_seconds(slow_server, tmp_path):
     """Six accounts, one at a time, at 60 ms a request: over ten seconds of fetching, shown as it goes."""
-    profile = tmp_path / "org.yaml"
-    profile.write_text(
-        f"backend: live\nendpoint_url: {slow_server}\nhome_region: us-east-1\nregions: [us-east-1]\n"
-        "organization:\n  role_name: OrganizationAccountAccessRole\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_CONFIG_FILE=str(tmp_path / "none"),
-               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_EC2_METADATA_DISABLED="true")
-    bench(slow_server, "reset")
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "--profile", str(profile), "--report-dir", str(tmp_path / "pack"), "-p", "no:cacheprovider",
-         "--fetch-workers", "1"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
-    )
-    data, stats = json.loads((tmp_path / "pack" / "results.json").read_text()), bench(slow_server, "stats")
+    completed, data, stats = sweep(slow_server, tmp_path, "--fetch-workers", "1", regions="[us-east-1]", quiet=False)
     lines = [line for line in completed.stdout.splitlines() if line.startswith("rootguard: fetch")]
     assert lines[0].startswith("rootguard: fetching facts: 0/6 accounts,")
     assert any(" s left" in line for line in lines[1:-1])  # at least one line while it ran, with an estimate

@@ -53,10 +53,13 @@ def bench(endpoint: str, command: str) -> dict:
         return json.loads(answer.read())
 
 
-def sweep(endpoint: str, where, *args: str, env_extra: dict | None = None) -> tuple[subprocess.CompletedProcess, dict, dict]:
+def sweep(
+    endpoint: str, where, *args: str, env_extra: dict | None = None, regions: str = "[us-east-1, eu-west-1]", quiet: bool = True
+) -> tuple[subprocess.CompletedProcess, dict, dict]:
+    """One sweep of the server's organization in a child process: its output, its results.json and the server's counts."""
     profile = where / "org.yaml"
     profile.write_text(
-        f"backend: live\nendpoint_url: {endpoint}\nhome_region: us-east-1\nregions: [us-east-1, eu-west-1]\n"
+        f"backend: live\nendpoint_url: {endpoint}\nhome_region: us-east-1\nregions: {regions}\n"
         "organization:\n  role_name: OrganizationAccountAccessRole\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -65,7 +68,7 @@ def sweep(endpoint: str, where, *args: str, env_extra: dict | None = None) -> tu
     bench(endpoint, "reset")
     pack = where / "pack"
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "--profile", str(profile), "--report-dir", str(pack), "-q", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "--profile", str(profile), "--report-dir", str(pack), *(["-q"] if quiet else []), "-p", "no:cacheprovider", *args],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
     )
     assert (pack / "results.json").is_file(), completed.stdout[-3000:] + completed.stderr[-3000:]
