@@ -56,8 +56,7 @@ def merge_packs(inputs: list[Path], output: Path) -> dict:
     merge_junit([pack / "junit.xml" for pack, _, _ in loaded], output / "junit.xml")
 
     first = loaded[0][1]
-    judged = {account_id for account_id in owner}
-    read = {a["account_id"]: a for _, data, _ in loaded for a in data.get("read_accounts", []) if a["account_id"] not in judged}
+    read = {a["account_id"]: a for _, data, _ in loaded for a in data.get("read_accounts", []) if a["account_id"] not in owner}
     results = sorted(
         (entry for _, data, _ in loaded for entry in data["results"]),
         key=lambda r: (r["account_name"], r["account_id"], r["control"], r["region"] or ""),

@@ -28,8 +28,7 @@ def comparison_lines(comparison: dict) -> list[str]:
             change = f"{entry['was']} -> {entry['now']}" if "was" in entry else entry["outcome"]
             where = entry["account_id"] + (f" {entry['region']}" if entry["region"] else "")
             lines.append(f"  {label}: {entry['control']} on {where}: {change}")
-    total = sum(len(comparison[k]) for k in labels)
-    lines.append(f"  {comparison['unchanged']} unchanged, {total} different")
+    lines.append(f"  {comparison['unchanged']} unchanged, {differences(comparison)} different")
     return lines
 
 
