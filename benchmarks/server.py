@@ -5,7 +5,7 @@ answering every request after an injected delay and counting requests by account
 
 It runs apart from the suite so that moto's request handling does not compete with the suite
 for one GIL, as AWS does not. Seeding goes through this same server over HTTP, in this process,
-because fixtures.scenario writes what moto has no API for straight onto moto's backends. When
+because rootguard.fixtures.scenario writes what moto has no API for straight onto moto's backends. When
 ready it prints one JSON line on stdout: {"endpoint", "accounts", "seed_seconds", "seed_requests"}.
 
 Control paths, neither delayed nor counted:
@@ -230,8 +230,8 @@ def serve(accounts: int, latency_ms: float, host: str, port: int) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
-    from fixtures import motoext
-    from fixtures.scenario import scenario_from_dict, seed
+    from rootguard.fixtures import motoext
+    from rootguard.fixtures.scenario import scenario_from_dict, seed
 
     # Patch before the first request: moto builds a service's routes when it first serves it.
     motoext.install()

@@ -1,6 +1,6 @@
-"""The `rootguard` command: work with evidence packs (verify, sign, merge, export, build the Allure report).
+"""The `rootguard` command: sweep (`rootguard run`), then work with evidence packs (verify, sign, merge, export, report).
 
-Judging accounts is `pytest --profile NAME`; this command is for what comes after:
+`rootguard run --profile NAME` judges accounts, as `pytest --profile NAME` does; the rest is for what comes after:
 `rootguard verify PACK` recomputes every hash of a pack against its manifest and
 `rootguard report PACK` builds the pack's Allure HTML report.
 """
@@ -18,13 +18,17 @@ from rootguard.evidence.pack import MANIFEST, SIGNATURE, PackError, verify, writ
 from rootguard.reports.exports import export_names, export_option
 
 HOW_TO_SWEEP = """\
-A sweep runs under pytest, from the rootguard checkout:
+A sweep runs the controls under pytest, from any folder:
 
-  pytest --profile demo                 the embedded moto demo organization (make demo)
-  pytest --profile prod                 profiles/prod.yaml: live AWS accounts
-  pytest --profile PATH.yaml -n auto    any profile file, on several processes
+  rootguard run --profile demo                the embedded moto demo organization (needs rootguard[demo])
+  rootguard run --profile prod                profiles/prod.yaml: live AWS accounts
+  rootguard run --profile PATH.yaml -n auto   any profile file, on several processes (pytest-xdist)
 
-Each run writes an evidence pack (reports/<profile>/<time>/); the commands below work on packs."""
+`rootguard run ARGS` is `python -m pytest ARGS`, and in a checkout `pytest --profile NAME` is the
+same sweep. Each run writes an evidence pack (reports/<profile>/<time>/ under the folder it ran
+in, or --report-dir); the other commands work on packs."""
+
+SWEEP_OPTIONS = ("--profile", "--replay")
 
 
 def latest_pack(reports: Path) -> Path | None:
@@ -152,10 +156,29 @@ def command_merge(args) -> int:
     return 0 if document["complete"] else 2
 
 
+def command_run(pytest_args: list[str]) -> int:
+    """Sweep: pytest with rootguard's controls and these arguments (the plugin supplies the controls)."""
+    import pytest
+
+    if not any(arg == option or arg.startswith(option + "=") for arg in pytest_args for option in SWEEP_OPTIONS):
+        print("rootguard run: give --profile NAME|PATH (or --replay PACK); `rootguard run --profile demo` "
+              "sweeps the demo organization", file=sys.stderr)
+        return 4
+    return int(pytest.main(pytest_args))
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"] and argv[1:2] not in (["-h"], ["--help"]):
+        # Everything after `run` is pytest's, so argparse does not see it.
+        return command_run(argv[1:])
     parser = argparse.ArgumentParser(prog="rootguard", description=HOW_TO_SWEEP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"rootguard {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "run", help="sweep: run the controls with pytest (rootguard run --profile NAME|PATH [pytest options])",
+        description=HOW_TO_SWEEP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     check = commands.add_parser("verify", help="recompute a pack's hashes and list changed, added and missing files")
     check.add_argument("pack")
     check.add_argument("--key", metavar="PUBLIC.pem", help="also check manifest.sig against this Ed25519 public key")

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import yaml
 
-CATALOG_DIR = Path(__file__).resolve().parent.parent / "frameworks"
+from rootguard import resources
+
+CATALOG_DIR = resources.folder("frameworks")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from _pytest.config.findpaths import determine_setup
 
+from rootguard import resources
 from rootguard.controls import Control, ControlFailure, Target
 from rootguard.errors import FactError
 from rootguard.frameworks import framework_keys, load_catalogs, unknown_ids
@@ -138,6 +139,13 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     namespace = early_config.known_args_namespace
     if not any(getattr(namespace, name, None) for name in VALUE_OPTIONS):
         return
+    if not namespace.file_or_dir:
+        # A sweep without test paths runs rootguard's controls, wherever it is run from: from
+        # another folder pytest would collect that folder's files. Settled here, before the
+        # rootdir, so that an installed suite runs with its own pytest.ini as a checkout does.
+        controls = str(resources.folder("tests_compliance"))
+        args.append(controls)
+        namespace.file_or_dir = [controls]
     rootpath, inipath, inicfg, ignored = determine_setup(
         inifile=namespace.inifilename,
         override_ini=namespace.override_ini,

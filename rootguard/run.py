@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from rootguard import __version__
+from rootguard import __version__, resources
 from rootguard.accounts import Account, Connector
 from rootguard.accounts.resolution import in_shard, resolve_accounts
 from rootguard.distributed.sharing import SharedFacts
@@ -61,6 +61,8 @@ class Run:
 
     def __init__(self, config: pytest.Config):
         self.config = config
+        # Where reports/ and node_modules/ are: the checkout, or where an installed rootguard was run.
+        self.project: Path = resources.project(config.rootpath, config.invocation_params.dir)
         # Under pytest-xdist: the controller resolves the accounts and writes the pack's summary
         # files; each worker judges its own share of the accounts (rootguard.distributed).
         self.worker: dict | None = getattr(config, "workerinput", {}).get("rootguard")
@@ -72,6 +74,7 @@ class Run:
         self.profile: Profile = self._load_profile()
         self.abandoned = False
         self._pack_before: set[str] | None = None
+        self._made_above: list[Path] = []
         self.pack = self._prepare_pack()
         self.sweep: Sweep | None = None
         self.stores: dict[str, FactStore] = {}
@@ -138,8 +141,12 @@ class Run:
         chosen = self.config.getoption("report_dir")
         # What the folder held before the run, so that an abandoned run takes back only its own files.
         self._pack_before = set(os.listdir(chosen)) if chosen and os.path.isdir(chosen) else None
+        reports = self.project / "reports" / self.profile.name
+        # ... and the folders above it that the run makes (reports/<profile>/), taken back too.
+        above = Path(chosen).absolute().parent if chosen else reports.absolute()
+        self._made_above = [folder for folder in (above, *above.parents) if not folder.exists()]
         try:
-            return prepare_pack(Path(chosen) if chosen else None, self.config.rootpath / "reports" / self.profile.name, bool(self.replaying))
+            return prepare_pack(Path(chosen) if chosen else None, reports, bool(self.replaying))
         except PackError as exc:
             raise pytest.UsageError(str(exc)) from None
 
@@ -158,10 +165,16 @@ class Run:
     def _start_backend(self) -> None:
         if self.profile.backend != "moto":
             return
-        from moto import mock_aws
-        from moto.moto_api._internal import mock_random
+        try:
+            from moto import mock_aws
+            from moto.moto_api._internal import mock_random
+        except ImportError:
+            raise pytest.UsageError(
+                f"{self.profile.path}: backend: moto needs moto, which a sweep of real AWS does not; "
+                "install it with: pip install 'rootguard[demo]'"
+            ) from None
 
-        from fixtures import motoext, scenario
+        from rootguard.fixtures import motoext, scenario
 
         motoext.install()
         self._mock = mock_aws()
@@ -260,7 +273,7 @@ class Run:
             caller=caller,
             accounts=tuple(accounts),
             backend="replay" if self.replaying else self.profile.backend,
-            rootpath=self.config.rootpath,
+            rootpath=self.project,
             frameworks_selected=tuple(self.config.getoption("framework") or ()),
             shard="{}/{}".format(*shard) if shard else None,
             replay_of={
@@ -460,6 +473,11 @@ class Run:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
         if self.abandoned and not self.worker:
             discard_pack(self.pack, self._pack_before)
+            for folder in self._made_above:  # the deepest first
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
             return
         if self.ending is None or self.worker:
             return

@@ -19,8 +19,8 @@ import py_ocsf_models.events.findings.compliance_finding  # noqa: F401
 import pytest
 import trestle.oscal.assessment_results  # noqa: F401
 
-from fixtures import motoext
-from fixtures.scenario import load_scenario_text
+from rootguard.fixtures import motoext
+from rootguard.fixtures.scenario import load_scenario_text
 
 # pytester's in-process runs drop the modules first imported inside them; importing moto's
 # services and patching them here makes every run share one moto instead of a fresh copy

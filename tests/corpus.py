@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from fixtures.overrides import Canned
+from rootguard.fixtures.overrides import Canned
 
 FOLDER = Path(__file__).resolve().parent / "aws_samples"
 OUTCOMES = ("passed", "failed", "error", "skipped", "waived")

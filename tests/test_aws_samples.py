@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from fixtures.overrides import serving
+from rootguard.fixtures.overrides import serving
 from tests.conftest import REPO, profile_for
 from tests.corpus import load_sample, sample_paths
 

@@ -1,4 +1,4 @@
-"""Tests of fixtures.motoext: each gap it fills answers real boto3 calls, in-process (mock_aws)
+"""Tests of rootguard.fixtures.motoext: each gap it fills answers real boto3 calls, in-process (mock_aws)
 and over HTTP (a moto server in this process), and moto is unchanged where nothing was seeded."""
 
 import csv
@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from fixtures import motoext
-from fixtures.server import moto_server
+from rootguard.fixtures import motoext
+from rootguard.fixtures.server import moto_server
 
 HUB = "123456789012"
 MEMBER = "210987654321"

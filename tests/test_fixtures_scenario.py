@@ -1,4 +1,4 @@
-"""Tests of fixtures.scenario and fixtures.server: loading and validating scenario YAML, and
+"""Tests of rootguard.fixtures.scenario and rootguard.fixtures.server: loading and validating scenario YAML, and
 seeding it into moto so that real boto3 calls see it, in-process and over HTTP. The demo is
 checked control by control against the outcomes its comments promise."""
 
@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from fixtures.scenario import (
+from rootguard.fixtures.scenario import (
     CIS_ROOT_USAGE_PATTERN,
     Age,
     ScenarioError,
@@ -22,8 +22,8 @@ from fixtures.scenario import (
     scenario_from_dict,
     seed,
 )
-from fixtures.server import main as server_main
-from fixtures.server import moto_server
+from rootguard.fixtures.server import main as server_main
+from rootguard.fixtures.server import moto_server
 from rootguard.facts import keep_endpoint_host
 
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "scenarios" / "demo.yaml"

@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from fixtures.server import moto_server
+from rootguard.fixtures.server import moto_server
 from tests.conftest import REPO
 
 DEMO_SCENARIO = REPO / "fixtures" / "scenarios" / "demo.yaml"

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from fixtures.overrides import Canned, serving
+from rootguard.fixtures.overrides import Canned, serving
 from tests.conftest import REPO, profile_for
 from tests.shared_runs import accounts
 

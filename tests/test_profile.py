@@ -158,10 +158,21 @@ def test_unknown_profile_name_lists_the_profiles_and_the_nearest():
     assert str(raised.value).endswith("; did you mean 'prod.example'?")
 
 
-def test_unknown_profile_name_where_there_is_no_profiles_folder(tmp_path, monkeypatch):
+def test_unknown_profile_name_where_there_is_no_profiles_folder_offers_the_suites_examples(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ProfileError, match=r"^--profile prod: no profiles/prod\.yaml \(no profiles/ folder here; give a path to a profile YAML\)$"):
+    with pytest.raises(ProfileError) as raised:
         load_profile("prod", tmp_path)
+    assert str(raised.value) == (
+        "--profile prod: no profiles/prod.yaml (profiles available: demo, prod.example, vending.example); did you mean 'prod.example'?"
+    )
+
+
+def test_a_profile_name_falls_back_to_the_suites_own_examples(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_profile("demo", tmp_path).path.endswith("profiles/demo.yaml")
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "demo.yaml").write_text((REPO / "profiles" / "demo.yaml").read_text().replace("Demo organization", "Ours"))
+    assert load_profile("demo", tmp_path).description.startswith("Ours")  # the folder's own comes first
 
 
 def test_directory_and_binary_and_alias_bomb(tmp_path):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rootguard import resources
 from rootguard.errors import ProfileError
 from rootguard.vocabulary import ACCOUNT_ID, CONTROL_ID, SEVERITIES
 from rootguard.profile.yamlsource import Document, expect_list, expect_mapping, expect_type, read_document
@@ -131,7 +132,7 @@ def resolve_profile_path(value: str, rootdir: Path) -> tuple[str, str]:
     looks_like_path = os.sep in value or "/" in value or value.endswith((".yaml", ".yml"))
     if looks_like_path:
         return value, value
-    for base in (rootdir, Path.cwd()):
+    for base in profile_homes(rootdir):
         for suffix in (".yaml", ".yml"):
             candidate = base / "profiles" / f"{value}{suffix}"
             if os.path.isfile(candidate):  # unlike Path.is_file, False for a name too long to exist
@@ -139,9 +140,14 @@ def resolve_profile_path(value: str, rootdir: Path) -> tuple[str, str]:
     raise ProfileError(unknown_profile(value, rootdir))
 
 
+def profile_homes(rootdir: Path) -> tuple[Path, ...]:
+    """Where profiles/ is looked for: the run's root, the working folder, then the suite's own examples."""
+    return tuple(dict.fromkeys((Path(rootdir), Path.cwd(), resources.home())))
+
+
 def unknown_profile(value: str, rootdir: Path) -> str:
     """One line for a profile name that names no file: where it was looked for, what there is, the nearest."""
-    names = sorted({p.stem for base in (rootdir, Path.cwd()) for p in (base / "profiles").glob("*.y*ml") if p.suffix in (".yaml", ".yml")})
+    names = sorted({p.stem for base in profile_homes(rootdir) for p in (base / "profiles").glob("*.y*ml") if p.suffix in (".yaml", ".yml")})
     # prod.example answers to "prod" too: the example profiles are named for what they become.
     keys = {key: name for name in names for key in (name.split(".")[0], name)}
     near = [keys[key] for key in difflib.get_close_matches(value, list(keys), n=1, cutoff=0.5)]
@@ -162,9 +168,10 @@ def load_profile(value: str, rootdir: Path) -> Profile:
     path, shown = resolve_profile_path(value, rootdir)
     doc = read_document(path, ProfileError, shown_as=shown)
     name = Path(path).stem
-    # A scenario path is read from the run's root, the profile's folder, or the project holding profiles/.
+    # A scenario path is read from the run's root, the profile's folder, the project holding
+    # profiles/, or the suite's own (a copy of demo.yaml keeps finding the demo scenario).
     folder = Path(path).resolve().parent
-    return parse_profile(doc, name=name, base_dirs=(rootdir, folder, folder.parent))
+    return parse_profile(doc, name=name, base_dirs=(rootdir, folder, folder.parent, resources.home()))
 
 
 def parse_profile(doc: Document, name: str, base_dirs: tuple[Path, ...] = ()) -> Profile:
