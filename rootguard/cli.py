@@ -108,10 +108,24 @@ def command_report(args) -> int:
         # Re-hashing a pack that was changed would launder the change.
         print(f"rootguard report: {pack} does not match its manifest; run `rootguard verify {pack}`", file=sys.stderr)
         return 1
+    signed = (pack / SIGNATURE).exists()
+    if signed and not args.output:
+        # The report would join the manifest, and the signature would no longer match it.
+        print(f"rootguard report: {pack} is signed; adding the report would change its manifest and void the signature: "
+              f"build it outside the pack with --output DIR, or build it and re-sign with `rootguard sign {pack} --key PRIVATE.pem`",
+              file=sys.stderr)
+        return 4
     command = allure_cli(Path(args.root))
     if command is None:
         print("rootguard report: the Allure command line is not installed; run `make report` (npm ci) first", file=sys.stderr)
         return 2
+    if args.output:
+        status = build_html(command, pack, into=Path(args.output))
+        if not status["html_built"]:
+            print(f"rootguard report: {status['reason']}", file=sys.stderr)
+            return 1
+        print(f"rootguard report: {Path(args.output) / status['html']} (outside the pack; its manifest is unchanged)")
+        return 0
     status = build_html(command, pack)
     manifest = checked.manifest
     metadata = {k: v for k, v in manifest.items() if k not in ("files", "pack_format", "algorithm")}
@@ -195,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("pack", nargs="?")
     report.add_argument("--reports", default="reports", help="where to look for the newest pack (default: reports)")
     report.add_argument("--root", default=".", help="the folder holding node_modules/ (default: .)")
+    report.add_argument("--output", "-o", metavar="DIR", help="write the report here and leave the pack as it is (needed for a signed pack)")
     report.set_defaults(handler=command_report)
     export = commands.add_parser("export", help="write a pack's exchange formats (CSV, Excel, OSCAL, OCSF) from its results")
     export.add_argument("pack")

@@ -270,3 +270,26 @@ def test_single_file_html_report_built_at_run_end_and_by_rootguard_report(pytest
     assert rebuilt["html_built"] is True and rebuilt["html"] == REPORT_FILE and "reason" not in rebuilt
     assert rootguard(["verify", str(pack2)]) == 0
     assert external_resources((pack2 / REPORT_FILE).read_text()) == []
+
+
+def test_a_signed_pack_keeps_its_signature_the_report_goes_outside_or_is_refused(tmp_path, capsys, demo_pack, allure_command):
+    pack = tmp_path / "pack"
+    shutil.copytree(demo_pack, pack)
+    private, public = tmp_path / "signing.pem", tmp_path / "signing.pub.pem"
+    assert rootguard(["keygen", "--private", str(private), "--public", str(public)]) == 0
+    assert rootguard(["sign", str(pack), "--key", str(private)]) == 0
+    manifest = (pack / "manifest.json").read_bytes()
+    capsys.readouterr()
+
+    assert rootguard(["report", str(pack), "--root", str(REPO)]) == 4
+    said = capsys.readouterr()
+    assert said.out == "" and len(said.err.strip().splitlines()) == 1
+    assert "is signed" in said.err and "--output DIR" in said.err and f"rootguard sign {pack} --key" in said.err
+
+    outside = tmp_path / "allure"
+    assert rootguard(["report", str(pack), "--root", str(REPO), "--output", str(outside)]) == 0
+    assert capsys.readouterr().out.strip() == f"rootguard report: {outside / REPORT_FILE} (outside the pack; its manifest is unchanged)"
+    assert external_resources((outside / REPORT_FILE).read_text()) == []
+    assert (pack / "manifest.json").read_bytes() == manifest and not (pack / REPORT_FILE).exists()
+    assert rootguard(["verify", str(pack), "--key", str(public)]) == 0
+    assert "signature valid" in capsys.readouterr().out

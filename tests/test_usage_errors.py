@@ -175,7 +175,7 @@ def test_help_starts_with_how_to_run_a_sweep(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    assert out.split("\n\n")[1].startswith("A sweep runs under pytest") and "  pytest --profile demo " in out
+    assert out.split("\n\n")[1].startswith("A sweep runs the controls under pytest") and "  rootguard run --profile demo " in out
 
 
 def test_a_moto_profile_that_lists_no_account_is_one_line_without_a_pack(pytester):

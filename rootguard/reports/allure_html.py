@@ -51,8 +51,9 @@ def report_name(pack: Path) -> str:
         return "rootguard"
 
 
-def build_html(command: list[str], pack: Path, timeout: float = 300) -> dict:
-    """Run `allure generate` and put its single self-contained index.html into the pack's allure-report/."""
+def build_html(command: list[str], pack: Path, timeout: float = 300, into: Path | None = None) -> dict:
+    """Run `allure generate` and put its single self-contained index.html into the pack's allure-report/
+    (or `into`'s, leaving the pack as it is)."""
     results = pack / RESULTS_DIR
     if not results.is_dir():
         return {"html_built": False, "reason": f"{RESULTS_DIR}/ is missing from the pack"}
@@ -85,8 +86,8 @@ def build_html(command: list[str], pack: Path, timeout: float = 300) -> dict:
     if outside:
         # An auditor opens the pack offline; a report that loads code from elsewhere is not evidence.
         return {"html_built": False, "reason": f"the Allure report would load {outside[0]} from the network"}
-    target = pack / REPORT_FILE
-    target.parent.mkdir(exist_ok=True)
+    target = (into or pack) / REPORT_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(target.name + ".tmp")
     temporary.write_text(html, encoding="utf-8")
     os.replace(temporary, target)
