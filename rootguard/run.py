@@ -24,7 +24,7 @@ import pytest
 
 from rootguard import __version__, resources
 from rootguard.accounts import Account, Connector
-from rootguard.accounts.resolution import in_shard, resolve_accounts
+from rootguard.accounts.resolution import ANOTHER_SHARD, JUDGED, NOT_SELECTED, in_shard, resolve_population
 from rootguard.distributed.sharing import SharedFacts
 from rootguard.errors import AccountsError, NoCredentials, RootguardError
 from rootguard.evidence.pack import PackError, discard_pack, prepare_pack, verify, write_json_atomic, write_manifest
@@ -219,6 +219,7 @@ class Run:
         self.abandoned = True
 
     def _connect(self) -> None:
+        population, listings, resolver = (), (), None
         if self.replaying:
             self.connector = ReplayConnector(self.recorded_calls)
             caller = self.replaying.caller()
@@ -234,7 +235,18 @@ class Run:
             else:
                 try:
                     caller = self.connector.hub_identity()
-                    accounts = resolve_accounts(self.connector, self.config.getoption("account"))
+                    # The organization is listed through the hub's store, so the listings are evidence files.
+                    resolver = self._store(Account(id=caller["Account"], name="hub", source="hub"))
+                    resolver.on_fetched = None  # written below, once the hub's own name is known
+                    resolved = resolve_population(self.connector, self.config.getoption("account"), resolver)
+                    accounts = resolved.accounts
+                    # The hub's account judged with the hub's own credentials keeps this store (one identity check).
+                    resolver.account = next(
+                        (a for a in accounts if a.id == caller["Account"] and a.role_arn is None and a.aws_profile is None),
+                        Account(id=caller["Account"], name=next((m.name for m in resolved.members if m.id == caller["Account"]), "hub"), source="hub"),
+                    )
+                    listings = self._listing_evidence(resolver, resolved.listings)
+                    resolver.on_fetched = self.evidence.write_early
                 except NoCredentials as exc:
                     raise pytest.UsageError(str(exc)) from None
                 except AccountsError as exc:
@@ -245,13 +257,14 @@ class Run:
                         "(a moto profile's accounts are seeded from its scenario, and listed the same way)"
                     )
                 accounts, readable = self._judged(accounts)
+                population = self._narrowed(resolved.members, accounts)
         shard = self.config.getoption("shard")
-        self.stores = {a.id: self._store(a) for a in accounts}
-        others = {a.id: self._store(a) for a in readable}
+        self.stores = {a.id: resolver if resolver is not None and a is resolver.account else self._store(a) for a in accounts}
+        others = {a.id: resolver if resolver is not None and a is resolver.account else self._store(a) for a in readable}
         # Facts only the hub can read (an account's place in the organization, its SCPs) are
         # fetched once, through the hub's own account: its store if in scope, else one of its own.
         hub_id = caller["Account"]
-        hub_store = self.stores.get(hub_id) or others.get(hub_id) or self._store(Account(id=hub_id, name="hub", source="hub"))
+        hub_store = self.stores.get(hub_id) or others.get(hub_id) or resolver or self._store(Account(id=hub_id, name="hub", source="hub"))
 
         def peer(account_id: str) -> FactStore | None:
             return self.stores.get(account_id) or others.get(account_id)
@@ -284,6 +297,10 @@ class Run:
             } if self.replaying else None,
             regions=regions,
             readable=tuple(readable),
+            population=tuple(population),
+            population_evidence=tuple(listings),
+            selected=tuple(self.config.getoption("account") or ()),
+            replayed_population=self.replaying.population() if self.replaying else None,
         )
         self._register_stages()
 
@@ -299,6 +316,26 @@ class Run:
         judged = [a for a in accounts if (not wanted or a.id in wanted) and (not shard or in_shard(a.id, *shard))]
         chosen = {a.id for a in judged}
         return judged, [a for a in accounts if a.id not in chosen]
+
+    def _narrowed(self, members: list, judged: list[Account]) -> list:
+        """The population with the reason --shard or --account left each in-scope account out of this run."""
+        chosen = {a.id for a in judged}
+        shard = self.config.getoption("shard")
+        result = []
+        for member in members:
+            if member.reason == JUDGED and member.id not in chosen:
+                member = member.because(ANOTHER_SHARD if shard and not in_shard(member.id, *shard) else NOT_SELECTED)
+            result.append(member)
+        return result
+
+    def _listing_evidence(self, store: FactStore, listings: list) -> list[str]:
+        """The evidence files of the organization listings the population was read from."""
+        paths = []
+        for name, params in [("organizations.organization", {}), ("organizations.accounts", {}), *listings]:
+            fact = store.known(store.key_for(name, None, params))
+            if fact is not None and fact.calls:
+                paths.append(self.evidence.write(store, fact))
+        return sorted(set(paths))
 
     def _store(self, account: Account) -> FactStore:
         store = FactStore(account, self.connector, self.profile.regions, self.profile.home_region)
@@ -427,10 +464,11 @@ class Run:
         interrupted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR) or bool(session.shouldstop)
         if self.controller is not None:
             expected = self.controller.expected if self.controller.expected is not None else len(self.verdicts) + 1
-            reachable = len(self.controller.reached)
+            reached = set(self.controller.reached)
         else:
             expected = sum(1 for item in session.items if item.get_closest_marker("control"))
-            reachable = sum(store.identity() is not None for store in self.stores.values())
+            reached = {account_id for account_id, store in self.stores.items() if store.identity() is not None}
+        reachable = len(reached)
         complete = not interrupted and not self.unloaded and len(self.verdicts) >= expected and bool(self.sweep.accounts)
         comparison = None
         compare_with = self.config.getoption("compare") or (str(self.replaying.pack) if self.replaying else None)
@@ -458,7 +496,7 @@ class Run:
         self.stores = {}
         forget_botocore_models()
         finished_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-        self.ending = Ending(finished_at, complete, decision, reachable, comparison, tuple(self.unloaded))
+        self.ending = Ending(finished_at, complete, decision, reachable, comparison, tuple(self.unloaded), frozenset(reached))
         for report in self.reporters:
             report.write(self.ending)
 

@@ -36,6 +36,12 @@ class Sweep:
     # --account): a verdict here that rests on their resources (a central trail bucket, a log
     # archive account) reads them as a whole sweep would.
     readable: tuple[Account, ...] = ()
+    # Every account the profile's scope reached, judged or not, with the reason (population.json),
+    # the evidence files of the organization listings behind it, and the --account selection.
+    population: tuple = ()  # rootguard.accounts.resolution.Member
+    population_evidence: tuple[str, ...] = ()
+    selected: tuple[str, ...] = ()
+    replayed_population: dict | None = None  # a replay's: the original pack's population.json
 
     @property
     def started_text(self) -> str:
@@ -50,6 +56,7 @@ class Ending:
     reachable: int  # accounts whose credentials answered
     comparison: dict | None = None
     unloaded: tuple[str, ...] = ()  # control modules that failed to load: their controls were not judged
+    reached: frozenset | None = None  # ids of the accounts whose credentials answered
 
     @property
     def finished_text(self) -> str:

@@ -87,7 +87,7 @@ def test_assumed_session_reaches_the_account_with_a_clear_session_name(org):
 def test_organization_refusal_is_an_accounts_error():
     with mock_aws():
         connector = Connector(profile(organization=OrganizationScope()), mocked=True)
-        with pytest.raises(AccountsError, match="organization: organizations:DescribeOrganization failed: AWSOrganizationsNotInUseException"):
+        with pytest.raises(AccountsError, match="organization: the hub's account 123456789012 is in no AWS Organization .*AWSOrganizationsNotInUseException"):
             resolve_accounts(connector)
 
 

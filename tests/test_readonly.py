@@ -77,15 +77,12 @@ def test_suite_calls_only_policy_actions_and_the_policy_holds_nothing_unused(pyt
     assert json.loads((pack / "results.json").read_text())["results"]
 
     # Facts are fetched once: no request repeats within an account. By design the credential
-    # report is polled until ready, and the hub asks twice for its identity and its organization:
-    # once to know who runs the audit and which accounts to judge, once as facts (its credentials
-    # reach the management account; the management account is in the organization).
+    # report is polled until ready, and the hub asks twice for its identity: once to know who
+    # runs the audit, once as a fact (its credentials reach the management account). The
+    # organization is listed as the management account's facts, which its verdicts reuse.
     fact_requests = Counter(r[:4] for r in recorder.requests if r[2] != "iam:GenerateCredentialReport")
     repeated = {r: n for r, n in fact_requests.items() if n > 1}
-    assert repeated == {
-        ("testing", "us-east-1", "sts:GetCallerIdentity", "{}"): 2,
-        ("testing", "us-east-1", "organizations:DescribeOrganization", "{}"): 2,
-    }
+    assert repeated == {("testing", "us-east-1", "sts:GetCallerIdentity", "{}"): 2}
     assert len(fact_requests) > 50
     # ... and fetched ahead, for several accounts at once.
     assert len({r[4] for r in recorder.requests if r[4].startswith("rootguard-fetch")}) > 1

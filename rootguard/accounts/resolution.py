@@ -1,33 +1,104 @@
 """Which accounts a run judges: listed in the profile, every ACTIVE member of an AWS Organization, or a vended one.
 
-The run then narrows them with --account and --shard (in_shard).
+Resolution also states the population: every account the profile's scope reaches, judged
+or not, with the reason, and its place in the organization. The run then narrows the
+judged accounts with --account and --shard (in_shard), and says so of each it leaves.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field, replace
 from typing import Iterable
-
-from botocore.exceptions import BotoCoreError, ClientError
 
 from rootguard.accounts import Account
 from rootguard.accounts.sessions import Connector
-from rootguard.errors import AccountsError, describe_client_error
+from rootguard.errors import AccountsError, FactError
+
+# Why an account of the population is, or is not, judged by this run (population.json's `reason`).
+JUDGED = "judged"
+UNREACHABLE = "unreachable"
+ANOTHER_SHARD = "another_shard"
+NOT_SELECTED = "not_selected"
+SUSPENDED_OR_CLOSED = "suspended_or_closed"
+EXCLUDED = "excluded"
+OUTSIDE_INCLUDE_OUS = "outside_include_ous"
+REASONS = {
+    JUDGED: "judged by this run",
+    UNREACHABLE: "in scope and judged, but its credentials never answered: every control of it is error",
+    ANOTHER_SHARD: "in scope, judged by another shard of this sweep (--shard)",
+    NOT_SELECTED: "in scope, left out of this run with --account",
+    SUSPENDED_OR_CLOSED: "out of scope: suspended or closed in AWS Organizations",
+    EXCLUDED: "out of scope: excluded by the profile (organization.exclude_accounts)",
+    OUTSIDE_INCLUDE_OUS: "out of scope: outside the profile's organization.include_ous",
+}
+IN_SCOPE = (JUDGED, UNREACHABLE, ANOTHER_SHARD, NOT_SELECTED)
 
 
-def resolve_accounts(connector: Connector, requested: Iterable[str] = ()) -> list[Account]:
+@dataclass(frozen=True)
+class Member:
+    """One account of the population."""
+
+    id: str
+    name: str
+    source: str  # profile | organization | vending
+    status: str | None  # the organization's State of it (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED)
+    ou_path: str | None  # "Root/Workloads/Prod": the OUs above it, when the organization was listed
+    reason: str
+
+    @property
+    def in_scope(self) -> bool:
+        return self.reason in IN_SCOPE
+
+    def because(self, reason: str) -> "Member":
+        return replace(self, reason=reason)
+
+
+@dataclass(frozen=True)
+class Population:
+    accounts: list[Account]  # in scope: what the run judges before --account and --shard
+    members: list[Member]  # everything the scope reached, in and out
+    listings: list = field(default_factory=list)  # (fact name, params) of the hub's listings behind it
+
+
+def resolve_accounts(connector: Connector, requested: Iterable[str] = (), hub=None) -> list[Account]:
     """The profile's accounts; with `vending`, the requested new accounts, reached through its role."""
+    return resolve_population(connector, requested, hub).accounts
+
+
+def resolve_population(connector: Connector, requested: Iterable[str] = (), hub=None) -> Population:
+    """Every account the profile's scope reaches, those it judges first among them, with why each is in or out.
+
+    `hub` is the FactStore of the hub's own account: the organization is listed through it,
+    so that the listings are kept as evidence like any fact.
+    """
+    if hub is None and connector.profile.organization is not None:
+        from rootguard.facts import FactStore
+
+        profile = connector.profile
+        hub = FactStore(Account(id=connector.hub_account_id(), name="hub", source="hub"), connector, profile.regions, profile.home_region)
     if connector.profile.vending is not None:
-        return vending_accounts(connector, requested)
+        accounts = vending_accounts(connector, requested)
+        return Population(accounts, [Member(a.id, a.name, "vending", None, None, JUDGED) for a in accounts])
     listed = [
         Account(id=a.id, name=a.name, role_arn=a.role_arn, aws_profile=a.aws_profile, external_id=a.external_id)
         for a in connector.profile.accounts
     ]
     accounts = {a.id: a for a in listed}
+    members: dict[str, Member] = {a.id: Member(a.id, a.name, "profile", None, None, JUDGED) for a in listed}
+    listings: list = []
     if connector.profile.organization is not None:
-        for account in organization_accounts(connector):
+        in_org, org_members, listings = organization_accounts(connector, hub)
+        for account in in_org:
             accounts.setdefault(account.id, account)
-    return sorted(accounts.values(), key=lambda a: (a.name.lower(), a.id))
+        for member in org_members:
+            known = members.get(member.id)
+            if known is None:
+                members[member.id] = member
+            else:  # listed in the profile and in the organization: judged, with the organization's place
+                members[member.id] = Member(known.id, known.name, known.source, member.status, member.ou_path, JUDGED)
+    ordered = sorted(accounts.values(), key=lambda a: (a.name.lower(), a.id))
+    return Population(ordered, sorted(members.values(), key=lambda m: (m.name.lower(), m.id)), listings)
 
 def vending_accounts(connector: Connector, requested: Iterable[str]) -> list[Account]:
     vending = connector.profile.vending
@@ -48,84 +119,113 @@ def vending_accounts(connector: Connector, requested: Iterable[str]) -> list[Acc
         for account_id in requested
     ]
 
-def organization_accounts(connector: Connector) -> list[Account]:
+def organization_accounts(connector: Connector, hub) -> tuple[list[Account], list[Member], list]:
+    """The ACTIVE accounts in scope, every account of the organization with its reason, and the listings read."""
     scope = connector.profile.organization
+    where = f"{connector.profile.path}: organization"
     hub_account = connector.hub_account_id()
-    org = connector.client(connector.hub(), "organizations", connector.profile.home_region)
-    try:
-        org.describe_organization()
-    except (ClientError, BotoCoreError) as exc:
-        raise AccountsError(
-            f"{connector.profile.path}: organization: {describe_client_error(exc, 'organizations:DescribeOrganization')}"
-        ) from None
-    members = _paginate(org, "list_accounts", "Accounts", "organizations:ListAccounts")
-    if scope.include_ous:
-        allowed = _accounts_in_ous(connector, org, scope.include_ous)
-        members = [m for m in members if m.get("Id") in allowed]
-    result = []
-    for member in members:
-        account_id, state = member.get("Id"), member.get("State") or member.get("Status")
+    org = _read(hub, where, "organizations.organization")
+    if org is None:
+        raise AccountsError(f"{where}: the hub's account {hub_account} is in no AWS Organization (organizations:DescribeOrganization answered AWSOrganizationsNotInUseException)")
+    listing = _read(hub, where, "organizations.accounts")
+    tree = _organization_tree(hub, where)
+    allowed = tree.accounts_under(scope.include_ous, where) if scope.include_ous else None
+    result, members = [], []
+    for entry in listing:
+        account_id, state = entry.get("Id"), entry.get("State") or entry.get("Status")
         if not isinstance(account_id, str) or not state:
-            raise AccountsError(f"organizations:ListAccounts returned an account without Id or Status: {sorted(member)}")
-        if state != "ACTIVE" or account_id in scope.exclude_accounts:
+            raise AccountsError(f"organizations:ListAccounts returned an account without Id or Status: {sorted(entry)}")
+        name = str(entry.get("Name") or account_id)
+        if state != "ACTIVE":
+            reason = SUSPENDED_OR_CLOSED
+        elif account_id in scope.exclude_accounts:
+            reason = EXCLUDED
+        elif allowed is not None and account_id not in allowed:
+            reason = OUTSIDE_INCLUDE_OUS
+        else:
+            reason = JUDGED
+        members.append(Member(account_id, name, "organization", state, tree.path_of(account_id), reason))
+        if reason != JUDGED:
             continue
         role_arn = None if account_id == hub_account else f"arn:aws:iam::{account_id}:role/{scope.role_name}"
         result.append(
             Account(
                 id=account_id,
-                name=str(member.get("Name") or account_id),
+                name=name,
                 role_arn=role_arn,
                 external_id=scope.external_id if role_arn else None,
                 source="organization",
             )
         )
     if not result:
-        raise AccountsError(f"{connector.profile.path}: organization: no ACTIVE account matches include_ous / exclude_accounts")
-    return result
+        raise AccountsError(f"{where}: no ACTIVE account matches include_ous / exclude_accounts")
+    return result, members, tree.listings
 
-def _accounts_in_ous(connector: Connector, org, wanted: Iterable[str]) -> set[str]:
-    wanted = list(wanted)
-    roots = _paginate(org, "list_roots", "Roots", "organizations:ListRoots")
-    found = {r.get("Id") for r in roots if r.get("Id") in wanted}
-    # Walk the OU tree once; an OU matches by id or by name and brings its sub-OUs with it.
-    stack = [(r["Id"], r.get("Id") in wanted) for r in roots]
-    included_parents: list[str] = []
-    while stack:
-        parent, included = stack.pop()
-        if included:
-            included_parents.append(parent)
-        children = _paginate(
-            org, "list_organizational_units_for_parent", "OrganizationalUnits",
-            "organizations:ListOrganizationalUnitsForParent", ParentId=parent,
-        )
-        for ou in children:
-            hit = ou.get("Id") in wanted or ou.get("Name") in wanted
-            if hit:
-                found.update({ou.get("Id"), ou.get("Name")})
-            stack.append((ou["Id"], included or hit))
-    missing = [w for w in wanted if w not in found]
-    if missing:
-        raise AccountsError(f"{connector.profile.path}: organization.include_ous: {', '.join(missing)} matches no organizational unit")
-    ids: set[str] = set()
-    for parent in included_parents:
-        for account in _paginate(
-            org, "list_accounts_for_parent", "Accounts", "organizations:ListAccountsForParent", ParentId=parent
-        ):
-            ids.add(account.get("Id"))
-    return ids
-
-def _paginate(client, operation: str, key: str, action: str, **params) -> list[dict]:
-    items: list[dict] = []
+def _read(hub, where: str, name: str, **params):
+    """A listing through the hub's store; one that fails stops the run (exit 6), as the accounts are unknown."""
     try:
-        for page in client.get_paginator(operation).paginate(**params):
-            chunk = page.get(key)
-            if not isinstance(chunk, list):
-                raise AccountsError(f"{action} returned no {key} list")
-            items.extend(chunk)
-    except (ClientError, BotoCoreError) as exc:
-        raise AccountsError(f"could not list the organization's accounts: {describe_client_error(exc, action)}") from None
-    return items
+        return hub.get(name, **params)
+    except FactError as exc:
+        raise AccountsError(f"{where}: could not list the organization's accounts: {exc}") from None
 
+
+class _Tree:
+    """The organization's roots and OUs, walked once: each account's OU path, and the accounts under chosen OUs."""
+
+    def __init__(self):
+        self.paths: dict[str, str] = {}  # account id -> "Root/Workloads/Prod"
+        self.units: list[tuple[str, str, str, str | None]] = []  # (id, name, path, parent id)
+        self.accounts_of: dict[str, list[str]] = {}  # parent id -> account ids directly under it
+        self.listings: list = []  # (fact name, params) read, in order
+
+    def path_of(self, account_id: str) -> str | None:
+        return self.paths.get(account_id)
+
+    def accounts_under(self, wanted: Iterable[str], where: str) -> set[str]:
+        """Accounts under the OUs (or root) named by id or name, sub-OUs included."""
+        wanted = list(wanted)
+        hits = {unit_id for unit_id, name, _, _ in self.units if unit_id in wanted or name in wanted}
+        matched = {w for unit_id, name, _, _ in self.units for w in (unit_id, name) if w in wanted}
+        missing = [w for w in wanted if w not in matched]
+        if missing:
+            raise AccountsError(f"{where}.include_ous: {', '.join(missing)} matches no organizational unit")
+        parent_of = {unit_id: parent for unit_id, _, _, parent in self.units}
+        ids: set[str] = set()
+        for unit_id in parent_of:
+            node = unit_id
+            while node is not None and node not in hits:
+                node = parent_of.get(node)
+            if node is not None:
+                ids.update(self.accounts_of.get(unit_id, ()))
+        return ids
+
+
+def _organization_tree(hub, where: str) -> _Tree:
+    tree = _Tree()
+
+    def read(name: str, **params):
+        tree.listings.append((name, params))
+        return _read(hub, where, name, **params)
+
+    stack = []
+    for root in read("organizations.roots"):
+        root_id = root.get("Id")
+        if not isinstance(root_id, str):
+            raise AccountsError(f"organizations:ListRoots returned a root without Id: {sorted(root)}")
+        stack.append((root_id, str(root.get("Name") or "Root"), None))
+    while stack:
+        unit_id, path, parent = stack.pop()
+        tree.units.append((unit_id, path.rsplit("/", 1)[-1], path, parent))
+        for account in read("organizations.accounts_for_parent", parent=unit_id):
+            if isinstance(account.get("Id"), str):
+                tree.accounts_of.setdefault(unit_id, []).append(account["Id"])
+                tree.paths[account["Id"]] = path
+        for unit in read("organizations.child_units", parent=unit_id):
+            child = unit.get("Id")
+            if not isinstance(child, str):
+                raise AccountsError(f"organizations:ListOrganizationalUnitsForParent returned an OU without Id: {sorted(unit)}")
+            stack.append((child, f"{path}/{unit.get('Name') or child}", unit_id))
+    return tree
 
 def in_shard(account_id: str, index: int, total: int) -> bool:
     """Shard membership by a hash of the id: stable across jobs and when other accounts come and go."""

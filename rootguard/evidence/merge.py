@@ -19,6 +19,7 @@ from rootguard.frameworks import load_catalogs
 from rootguard.reports.controls_json import CONTROLS
 from rootguard.reports.exports import PackData, exports, write_export
 from rootguard.reports.framework_matrix import framework_matrix
+from rootguard.reports.population import POPULATION, merge_population
 from rootguard.vocabulary import OUTCOMES
 from rootguard.evidence.pack import MANIFEST, RESULTS, PackError, sha256_file, verify, write_json_atomic, write_manifest
 
@@ -46,7 +47,7 @@ def merge_packs(inputs: list[Path], output: Path) -> dict:
             owner[account["account_id"]] = pack
 
     output.mkdir(parents=True, exist_ok=True)
-    merge_evidence([(pack, data) for pack, data, _ in loaded], owner, output)
+    moved = merge_evidence([(pack, data) for pack, data, _ in loaded], owner, output)
     for index, (pack, data, _) in enumerate(loaded, start=1):
         if (pack / "allure-results").is_dir():
             shutil.copytree(pack / "allure-results", output / "allure-results", dirs_exist_ok=True)
@@ -91,6 +92,11 @@ def merge_packs(inputs: list[Path], output: Path) -> dict:
         "results": results,
     }
     write_json_atomic(output / RESULTS, document)
+    populations = [(json.loads((pack / POPULATION).read_text(encoding="utf-8")), moved[pack])
+                   for pack, _, _ in loaded if (pack / POPULATION).is_file()]
+    merged_population = merge_population(populations, document["complete"])
+    if merged_population is not None:
+        write_json_atomic(output / POPULATION, merged_population)
     write_json_atomic(output / "framework-matrix.json", framework_matrix([as_result(r) for r in results], load_catalogs()))
     controls: dict[str, dict] = {}
     for pack, _, _ in loaded:
@@ -131,14 +137,15 @@ def missing_shards(shards: list[str | None]) -> list[str]:
     return [f"{index}/{total}" for index in range(1, total + 1) if index not in have]
 
 
-def merge_evidence(loaded: list[tuple[Path, dict]], owner: dict[str, Path], output: Path) -> None:
+def merge_evidence(loaded: list[tuple[Path, dict]], owner: dict[str, Path], output: Path) -> dict[Path, dict[str, str]]:
     """Copy every shard's evidence into the merged pack, never one shard's file over another's.
 
     A shard also reads accounts another shard judges (a central trail bucket, the hub's
     organization listing), so two shards can hold the same file name with different reads
     (other times, or a changed answer). The shard that judges an account keeps
     `evidence/<account>/`; a different file of the same name from another shard goes to
-    `evidence/shards/<index>/`, and that shard's verdicts are pointed at it.
+    `evidence/shards/<index>/`, and that shard's verdicts are pointed at it. Returns, per
+    pack, the names it moved.
     """
     def judged_first(item):
         path, pack = item
@@ -162,6 +169,7 @@ def merge_evidence(loaded: list[tuple[Path, dict]], owner: dict[str, Path], outp
         if moved[pack]:
             for entry in data["results"]:
                 entry["evidence"] = [moved[pack].get(name, name) for name in entry["evidence"]]
+    return moved
 
 
 def merge_waiver_usage(usages: list[list[dict]]) -> list[dict]:

@@ -157,6 +157,15 @@ class RecordedRun:
     def accounts(self) -> list[Account]:
         return [Account(id=a["account_id"], name=a["account_name"], source=a.get("source", "listed")) for a in self.results["accounts"]]
 
+    def population(self) -> dict | None:
+        """The original's population.json (a pack from before it was written has none)."""
+        try:
+            return json.loads((self.pack / "population.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise PackError(f"{self.pack / 'population.json'}: unreadable ({exc})") from None
+
     def readable_accounts(self) -> list[Account]:
         """The in-scope accounts the run read without judging (another shard's): their evidence is in the pack too."""
         return [Account(id=a["account_id"], name=a["account_name"], source=a.get("source", "listed")) for a in self.results.get("read_accounts", [])]

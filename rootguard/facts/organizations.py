@@ -53,6 +53,30 @@ def organization(ctx) -> Organization | None:
     return Organization(id=need(org, "Id", str, DESCRIBE), management_account=need(org, "MasterAccountId", str, DESCRIBE))
 
 
+@fact("organizations.accounts")
+def accounts(ctx) -> list:
+    """ListAccounts: every account of the organization, whatever its state (the hub's view)."""
+    return ctx.paginate("organizations", "list_accounts", "Accounts")
+
+
+@fact("organizations.roots")
+def roots(ctx) -> list:
+    """ListRoots: the organization's root (the hub's view)."""
+    return ctx.paginate("organizations", "list_roots", "Roots")
+
+
+@fact("organizations.child_units")
+def child_units(ctx, parent: str) -> list:
+    """ListOrganizationalUnitsForParent: the OUs directly under a root or OU (the hub's view)."""
+    return ctx.paginate("organizations", "list_organizational_units_for_parent", "OrganizationalUnits", ParentId=parent)
+
+
+@fact("organizations.accounts_for_parent")
+def accounts_for_parent(ctx, parent: str) -> list:
+    """ListAccountsForParent: the accounts directly under a root or OU (the hub's view)."""
+    return ctx.paginate("organizations", "list_accounts_for_parent", "Accounts", ParentId=parent)
+
+
 @fact("organizations.parents")
 def parents(ctx, child: str) -> list:
     """ListParents of an account or OU (the hub's view)."""

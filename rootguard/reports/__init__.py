@@ -41,13 +41,14 @@ class Reporter:
 
 
 def reporters() -> list[type[Reporter]]:
-    """Every report a run writes, in the order written (results.json, the matrix and controls.json first: the exports read them)."""
+    """Every report a run writes, in the order written (results.json, population, the matrix and controls.json first: the exports read them)."""
     from rootguard.reports.allure import AllureResults
     from rootguard.reports.controls_json import ControlsJson
     from rootguard.reports.csv_export import ResultsCsv
     from rootguard.reports.framework_matrix import FrameworkMatrixJson
     from rootguard.reports.html import HtmlReport
     from rootguard.reports.ocsf import OcsfComplianceFindings
+    from rootguard.reports.population import PopulationJson
     from rootguard.reports.oscal import OscalAssessmentResults
     from rootguard.reports.results_json import ResultsJson
     from rootguard.reports.terminal import TerminalReport
@@ -55,6 +56,7 @@ def reporters() -> list[type[Reporter]]:
 
     return [
         ResultsJson,
+        PopulationJson,
         FrameworkMatrixJson,
         ControlsJson,
         ResultsCsv,
