@@ -1,7 +1,8 @@
 """The `rootguard` command: sweep (`rootguard run`), then work with evidence packs (verify, sign, merge, export, report).
 
 `rootguard run --profile NAME` judges accounts, as `pytest --profile NAME` does; the rest is for what comes after:
-`rootguard verify PACK` recomputes every hash of a pack against its manifest and
+`rootguard verify PACK` recomputes every hash of a pack against its manifest and checks its sign-offs,
+`rootguard signoff PACK` adds a reviewer's signed sign-off and
 `rootguard report PACK` builds the pack's Allure HTML report.
 """
 
@@ -14,7 +15,8 @@ from pathlib import Path
 from rootguard import __version__
 from rootguard.reports.allure import allure_cli
 from rootguard.reports.allure_html import build_html
-from rootguard.evidence.pack import MANIFEST, SIGNATURE, PackError, verify, write_manifest
+from rootguard.evidence.pack import MANIFEST, SIGNATURE, SIGNOFFS, PackError, verify, write_manifest
+from rootguard.evidence.signoff import reviewer_option, statement_option
 from rootguard.reports.exports import export_names, export_option
 
 HOW_TO_SWEEP = """\
@@ -36,8 +38,46 @@ def latest_pack(reports: Path) -> Path | None:
     return manifests[-1].parent if manifests else None
 
 
+def missing_path(command: str, path: Path, folder: bool, fix: str) -> int | None:
+    """Exit 4 with one line when a file or folder the user named is not there, as keygen does, before any work."""
+    present = path.is_dir() if folder else path.is_file()
+    if present:
+        return None
+    print(f"rootguard {command}: {path}: no such {'folder' if folder else 'file'}; {fix}", file=sys.stderr)
+    return 4
+
+
+def describe_signoff(check) -> list[str]:
+    """Two lines per sign-off: who signed off what and when, then what they state and whether it holds."""
+    if not check.content:
+        return [f"sign-off {check.path}: {check.detail}"]
+    content = check.content
+    bound = "bound to this manifest" if check.bound else "NOT bound to this manifest"
+    return [
+        f"sign-off {check.path}: {content['reviewer']}, {content['signed_at']}, reviewed {', '.join(map(str, content['reviewed']))}",
+        f"  statement: {content['statement']!r}; {bound}; {check.detail}",
+    ]
+
+
+def signoff_summary(checks, trusted: set[str]) -> str:
+    """The sign-offs' part of verify's OK line; empty without sign-offs, so that line reads as it always has."""
+    if not checks:
+        return ""
+    count = f"{len(checks)} sign-off{'s' if len(checks) > 1 else ''} bound to this manifest"
+    if trusted:
+        return f"; {count}, signatures valid"
+    return f"; {count}, signatures not checked: give --signoff-key PUBLIC.pem to check them"
+
+
 def command_verify(args) -> int:
+    from rootguard.evidence.signoff import check_signoffs, trusted_fingerprints
+
     pack = Path(args.pack)
+    for key in args.signoff_key:
+        code = missing_path("verify", Path(key), False, "give the reviewer's public key (the .pub.pem from `rootguard keygen`)")
+        if code:
+            return code
+    trusted = trusted_fingerprints([Path(key) for key in args.signoff_key])
     checked = verify(pack)
     signer = None
     if args.key:
@@ -52,11 +92,22 @@ def command_verify(args) -> int:
     for kind in ("changed", "added", "missing"):
         for path in getattr(checked, kind):
             print(f"{kind}: {path}")
+    signoffs = check_signoffs(pack, trusted)
+    for check in signoffs:
+        print("\n".join(describe_signoff(check)))
     manifest = checked.manifest
     state = "complete" if manifest.get("complete") else "INCOMPLETE (the run did not finish)"
     if not checked.ok:
         problems = len(checked.changed) + len(checked.added) + len(checked.missing)
         print(f"rootguard verify: {pack}: FAILED, {problems} file(s) differ from the manifest")
+        return 1
+    failing = [check.problem for check in signoffs if check.problem]
+    if failing:
+        more = f" (and {len(failing) - 1} more sign-off(s) listed above)" if len(failing) > 1 else ""
+        print(f"rootguard verify: {pack}: FAILED, sign-off {failing[0]}{more}")
+        return 1
+    if trusted and not signoffs:
+        print(f"rootguard verify: {pack}: FAILED, no sign-offs in {SIGNOFFS}/ to check with --signoff-key")
         return 1
     if signer:
         signed = f"; signature valid, by key {signer[:16]}..."
@@ -64,8 +115,8 @@ def command_verify(args) -> int:
         signed = "; a signature (manifest.sig) is present but NOT checked: give --key PUBLIC.pem to check it"
     else:
         signed = "; not signed"
-    print(f"rootguard verify: {pack}: OK, {len(manifest['files'])} files match the manifest{signed}; run {state}, "
-          f"profile {manifest.get('profile')}, started {manifest.get('started_at')}")
+    print(f"rootguard verify: {pack}: OK, {len(manifest['files'])} files match the manifest{signed}"
+          f"{signoff_summary(signoffs, trusted)}; run {state}, profile {manifest.get('profile')}, started {manifest.get('started_at')}")
     return 0
 
 
@@ -79,6 +130,27 @@ def command_sign(args) -> int:
         return 1
     key = sign_pack(pack, Path(args.key))
     print(f"rootguard sign: {pack / 'manifest.sig'}: signed by key {key[:16]}...")
+    return 0
+
+
+def command_signoff(args) -> int:
+    from rootguard.evidence.signoff import sign_off
+
+    pack, key = Path(args.pack), Path(args.key)
+    code = missing_path("signoff", pack, True, "give the evidence pack's folder (reports/<profile>/<UTC time>/)") or missing_path(
+        "signoff", key, False, "give the reviewer's private key (make a pair with `rootguard keygen`)"
+    )
+    if code:
+        return code
+    checked = verify(pack)
+    if not checked.ok:
+        # A sign-off vouches for what the run wrote; it must not vouch for a pack changed since.
+        print(f"rootguard signoff: {pack} does not match its manifest; run `rootguard verify {pack}` and sign off an intact pack",
+              file=sys.stderr)
+        return 1
+    path = sign_off(pack, key, args.reviewer, args.statement, args.reviewed)
+    print(f"rootguard signoff: {path}: signed off by {args.reviewer}, bound to {pack / MANIFEST}; "
+          f"`rootguard verify {pack} --signoff-key PUBLIC.pem` checks it")
     return 0
 
 
@@ -193,14 +265,28 @@ def main(argv: list[str] | None = None) -> int:
         "run", help="sweep: run the controls with pytest (rootguard run --profile NAME|PATH [pytest options])",
         description=HOW_TO_SWEEP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    check = commands.add_parser("verify", help="recompute a pack's hashes and list changed, added and missing files")
+    check = commands.add_parser("verify", help="recompute a pack's hashes and list changed, added and missing files, then list and check its sign-offs")
     check.add_argument("pack")
     check.add_argument("--key", metavar="PUBLIC.pem", help="also check manifest.sig against this Ed25519 public key")
+    check.add_argument(
+        "--signoff-key", metavar="PUBLIC.pem", action="append", default=[],
+        help="check the sign-offs' signatures: each must be by one of these reviewers' public keys (repeat for several)",
+    )
     check.set_defaults(handler=command_verify)
     sign = commands.add_parser("sign", help="sign a verified pack's manifest with an Ed25519 private key")
     sign.add_argument("pack")
     sign.add_argument("--key", metavar="PRIVATE.pem", required=True)
     sign.set_defaults(handler=command_sign)
+    signoff = commands.add_parser("signoff", help="attach a reviewer's signed sign-off to a verified pack (the run's files stay as they are)")
+    signoff.add_argument("pack")
+    signoff.add_argument("--key", metavar="PRIVATE.pem", required=True, help="the reviewer's Ed25519 private key")
+    signoff.add_argument("--reviewer", required=True, type=reviewer_option, metavar='"NAME <EMAIL>"')
+    signoff.add_argument("--statement", required=True, type=statement_option, metavar="TEXT", help="what was reviewed and concluded")
+    signoff.add_argument(
+        "--reviewed", nargs="+", action="extend", default=[], metavar="ITEM",
+        help="what was reviewed: files or folders of the pack (results.json, evidence/) or topics (population); default: the whole pack",
+    )
+    signoff.set_defaults(handler=command_signoff)
     keygen = commands.add_parser("keygen", help="make an Ed25519 key pair for signing packs")
     keygen.add_argument("--private", default="rootguard-signing.pem")
     keygen.add_argument("--public", default="rootguard-signing.pub.pem")

@@ -2,7 +2,8 @@
 
 manifest.json holds the SHA-256 of every other file in the pack and the run's
 metadata; `rootguard verify PACK` recomputes them and names every file that was
-changed, added or removed since.
+changed, added or removed since. What is added after the run to vouch for it (the
+signature, reviewers' sign-offs) is outside the manifest, or adding it would change it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 PACK_FORMAT = 1
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"  # written after the manifest, so it is outside it
+SIGNOFFS = "signoffs"  # reviewers' sign-offs, each bound to the manifest, so outside it too
 RESULTS = "results.json"
 
 
@@ -29,13 +31,20 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def is_signoff(relative: str) -> bool:
+    """Whether a pack path is a sign-off file: only `signoffs/<name>.json` is, so that anything
+    else put under signoffs/ is still a file the manifest does not know, and verify names it."""
+    folder, _, name = relative.partition("/")
+    return folder == SIGNOFFS and name.endswith(".json") and "/" not in name
+
+
 def pack_files(pack: Path) -> list[str]:
-    """Every file of the pack but the manifest, as sorted POSIX paths relative to the pack."""
+    """Every file of the pack but the manifest, its signature and the sign-offs, as sorted POSIX paths relative to the pack."""
     found = []
     for root, _dirs, files in os.walk(pack):
         for name in files:
             relative = (Path(root) / name).relative_to(pack).as_posix()
-            if relative not in (MANIFEST, SIGNATURE) and not name.endswith(".tmp"):
+            if relative not in (MANIFEST, SIGNATURE) and not is_signoff(relative) and not name.endswith(".tmp"):
                 found.append(relative)
     return sorted(found)
 

@@ -28,7 +28,8 @@ def generate_key(private_path: Path, public_path: Path) -> None:
     public_path.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
-def _load(path: Path, private: bool):
+def load_key(path: Path, private: bool):
+    """An Ed25519 key from a PEM file; anything else is a one-line PackError, so a wrong key file is a message, not a traceback."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -48,8 +49,17 @@ def fingerprint(public_key: Ed25519PublicKey) -> str:
     return base64.b16encode(raw).decode().lower()
 
 
+def key_of_fingerprint(text: str) -> Ed25519PublicKey:
+    """The public key a fingerprint names: an Ed25519 fingerprint here is the whole raw key, so a
+    signed file that records it can be checked for changes without the signer's PEM file."""
+    try:
+        return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
+    except (ValueError, TypeError) as exc:
+        raise PackError(f"{text!r} is not an Ed25519 public key fingerprint ({exc})") from None
+
+
 def sign_pack(pack: Path, private_key_path: Path) -> str:
-    key = _load(private_key_path, private=True)
+    key = load_key(private_key_path, private=True)
     manifest = (pack / MANIFEST).read_bytes()
     document = {
         "algorithm": "ed25519",
@@ -63,7 +73,7 @@ def sign_pack(pack: Path, private_key_path: Path) -> str:
 
 def check_signature(pack: Path, public_key_path: Path) -> str:
     """The signer's key fingerprint if manifest.sig is a valid signature by this key; else PackError."""
-    key = _load(public_key_path, private=False)
+    key = load_key(public_key_path, private=False)
     path = pack / SIGNATURE
     try:
         document = json.loads(path.read_text(encoding="utf-8"))

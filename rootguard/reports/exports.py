@@ -221,10 +221,11 @@ def export_pack(pack: Path, names: tuple[str, ...], output: Path | None = None) 
     """Write the chosen exports of a verified pack: into it (its manifest then covers them), or into `output`.
 
     The pack must match its manifest: re-hashing a changed pack would launder the change. A
-    signed pack is left as it is (its signature covers the manifest's exact bytes); its exports
-    go to `output`.
+    signed or signed-off pack is left as it is (its signature and sign-offs cover the manifest's
+    exact bytes); its exports go to `output`.
     """
     from rootguard.evidence.pack import SIGNATURE, verify, write_manifest
+    from rootguard.evidence.signoff import has_signoffs
 
     checked = verify(pack)
     if not checked.ok:
@@ -232,6 +233,8 @@ def export_pack(pack: Path, names: tuple[str, ...], output: Path | None = None) 
         raise PackError(f"{pack}: {problems} file(s) differ from its manifest; run `rootguard verify {pack}`")
     if output is None and (pack / SIGNATURE).exists():
         raise PackError(f"{pack} is signed, and writing into it would change the signed manifest; use --output DIR")
+    if output is None and has_signoffs(pack):
+        raise PackError(f"{pack} is signed off, and writing into it would change the manifest its sign-offs are bound to; use --output DIR")
     data = PackData(pack)
     chosen = [export for export in exports() if export.name in names]
     target = output or pack
