@@ -151,18 +151,70 @@ def test_credential_report_has_root_row_over_http():
         assert_root_row(credential_report(endpoint), HUB)
 
 
-@mock_aws
 def test_root_row_for_root_without_credentials_and_never_used_password():
-    motoext.set_root_credentials(HUB, motoext.RootCredentials(created=NOW, password=False, mfa="none"))
-    root = credential_report()[0]
-    assert (root["password_last_used"], root["mfa_active"], root["access_key_1_active"]) == (
-        "N/A",
-        "false",
-        "false",
-    )
-    assert root["access_key_1_last_rotated"] == "N/A"
-    motoext.set_root_credentials(HUB, motoext.RootCredentials(created=NOW, password=True, mfa="none"))
-    assert credential_report()[0]["password_last_used"] == "no_information"
+    with mock_aws():
+        motoext.set_root_credentials(HUB, motoext.RootCredentials(created=NOW, password=False, mfa="none"))
+        root = credential_report()[0]
+        assert (root["password_last_used"], root["mfa_active"], root["access_key_1_active"]) == (
+            "N/A",
+            "false",
+            "false",
+        )
+        assert root["access_key_1_last_rotated"] == "N/A"
+    # A fresh account: within four hours of a report, AWS serves that report again.
+    with mock_aws():
+        motoext.set_root_credentials(HUB, motoext.RootCredentials(created=NOW, password=True, mfa="none"))
+        assert credential_report()[0]["password_last_used"] == "no_information"
+
+
+def assert_report_dated_when_generated(endpoint_url):
+    iam = client("iam", endpoint_url=endpoint_url)
+    iam.create_user(UserName="alice")
+    with pytest.raises(ClientError) as error:
+        iam.get_credential_report()
+    assert error.value.response["Error"]["Code"] == "ReportNotPresent"
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    assert iam.generate_credential_report()["State"] == "STARTED"
+    after = datetime.now(timezone.utc)
+    report = iam.get_credential_report()
+    assert before <= report["GeneratedTime"] <= after
+    rows = list(csv.DictReader(io.StringIO(report["Content"].decode())))
+    assert [row["user"] for row in rows] == ["alice"]
+    assert datetime.fromisoformat(rows[0]["user_creation_time"]) <= report["GeneratedTime"]
+    # Within four hours AWS serves the report it made: bob, made since, is not in it yet.
+    iam.create_user(UserName="bob")
+    assert iam.generate_credential_report()["State"] == "COMPLETE"
+    again = iam.get_credential_report()
+    assert (again["GeneratedTime"], again["Content"]) == (report["GeneratedTime"], report["Content"])
+
+
+@mock_aws
+def test_credential_report_is_dated_when_generated_in_process():
+    motoext.install()
+    assert_report_dated_when_generated(None)
+
+
+def test_credential_report_is_dated_when_generated_over_http():
+    with moto_server() as endpoint:
+        assert_report_dated_when_generated(endpoint)
+
+
+@mock_aws
+def test_credential_report_older_than_four_hours_is_made_again(monkeypatch):
+    iam = client("iam")
+    seed_root_with_keys(HUB)
+    iam.generate_credential_report()
+    first = iam.get_credential_report()["GeneratedTime"]
+    iam.create_user(UserName="bob")
+    monkeypatch.setattr(motoext, "_utcnow", lambda: first + timedelta(hours=4) - timedelta(seconds=1))
+    assert iam.generate_credential_report()["State"] == "COMPLETE"
+    assert iam.get_credential_report()["GeneratedTime"] == first
+    monkeypatch.setattr(motoext, "_utcnow", lambda: first + timedelta(hours=4))
+    assert iam.generate_credential_report()["State"] == "STARTED"
+    report = iam.get_credential_report()
+    assert report["GeneratedTime"] == first + timedelta(hours=4)
+    users = [row["user"] for row in csv.DictReader(io.StringIO(report["Content"].decode()))]
+    assert users == ["<root_account>", "bob"]
 
 
 @mock_aws
@@ -368,6 +420,36 @@ def test_budget_subscribers_in_process():
 def test_budget_subscribers_over_http():
     with moto_server() as endpoint:
         assert_budget_subscribers(endpoint)
+
+
+@mock_aws
+def test_budget_without_a_period_starts_at_its_period_in_utc(monkeypatch):
+    """Made at 20:00 UTC on March 31 by a machine at UTC+14, where it is already April 1."""
+    import moto.budgets.models
+
+    made = datetime(2026, 3, 31, 20, 0)
+    moto_unix_time = moto.budgets.models.unix_time
+
+    class LocalClock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return made + timedelta(hours=14)
+
+    monkeypatch.setattr(moto.budgets.models, "datetime", LocalClock)
+    monkeypatch.setattr(moto.budgets.models, "unix_time", lambda value=None: moto_unix_time(value or made))
+    motoext.install()
+    budgets = client("budgets")
+    starts = {"DAILY": (3, 31), "MONTHLY": (3, 1), "QUARTERLY": (1, 1), "ANNUALLY": (1, 1)}
+    for unit in starts:
+        budgets.create_budget(
+            AccountId=HUB,
+            Budget={"BudgetName": unit, "BudgetLimit": {"Amount": "100", "Unit": "USD"}, "TimeUnit": unit, "BudgetType": "COST"},
+        )
+    for budget in budgets.describe_budgets(AccountId=HUB)["Budgets"]:
+        month, day = starts[budget["TimeUnit"]]
+        assert budget["LastUpdatedTime"] == made.replace(tzinfo=timezone.utc)
+        assert budget["TimePeriod"]["Start"] == datetime(2026, month, day, tzinfo=timezone.utc), budget["TimeUnit"]
+        assert budget["TimePeriod"]["End"] == datetime(2087, 6, 15, tzinfo=timezone.utc)
 
 
 @mock_aws
