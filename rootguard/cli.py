@@ -180,11 +180,12 @@ def command_report(args) -> int:
         # Re-hashing a pack that was changed would launder the change.
         print(f"rootguard report: {pack} does not match its manifest; run `rootguard verify {pack}`", file=sys.stderr)
         return 1
-    signed = (pack / SIGNATURE).exists()
-    if signed and not args.output:
-        # The report would join the manifest, and the signature would no longer match it.
-        print(f"rootguard report: {pack} is signed; adding the report would change its manifest and void the signature: "
-              f"build it outside the pack with --output DIR, or build it and re-sign with `rootguard sign {pack} --key PRIVATE.pem`",
+    from rootguard.evidence.signoff import has_signoffs
+
+    if not args.output and ((pack / SIGNATURE).exists() or has_signoffs(pack)):
+        # The report would join the manifest, which the signature and any sign-off are bound to.
+        print(f"rootguard report: {pack} is signed or signed off; adding the report would change its manifest and void them: "
+              f"build it outside the pack with --output DIR, or build it and sign again (`rootguard sign {pack} --key PRIVATE.pem`)",
               file=sys.stderr)
         return 4
     command = allure_cli(Path(args.root))

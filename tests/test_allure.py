@@ -284,7 +284,7 @@ def test_a_signed_pack_keeps_its_signature_the_report_goes_outside_or_is_refused
     assert rootguard(["report", str(pack), "--root", str(REPO)]) == 4
     said = capsys.readouterr()
     assert said.out == "" and len(said.err.strip().splitlines()) == 1
-    assert "is signed" in said.err and "--output DIR" in said.err and f"rootguard sign {pack} --key" in said.err
+    assert "is signed or signed off" in said.err and "--output DIR" in said.err and f"rootguard sign {pack} --key" in said.err
 
     outside = tmp_path / "allure"
     assert rootguard(["report", str(pack), "--root", str(REPO), "--output", str(outside)]) == 0
@@ -293,3 +293,17 @@ def test_a_signed_pack_keeps_its_signature_the_report_goes_outside_or_is_refused
     assert (pack / "manifest.json").read_bytes() == manifest and not (pack / REPORT_FILE).exists()
     assert rootguard(["verify", str(pack), "--key", str(public)]) == 0
     assert "signature valid" in capsys.readouterr().out
+
+
+def test_a_signed_off_pack_is_refused_too(tmp_path, capsys, demo_pack):
+    pack = tmp_path / "pack"
+    shutil.copytree(demo_pack, pack)
+    private, public = tmp_path / "reviewer.pem", tmp_path / "reviewer.pub.pem"
+    assert rootguard(["keygen", "--private", str(private), "--public", str(public)]) == 0
+    assert rootguard(["signoff", str(pack), "--key", str(private), "--reviewer", "Ann Auditor <ann@example.com>",
+                      "--statement", "Reviewed the population and the failures."]) == 0
+    manifest = (pack / "manifest.json").read_bytes()
+    capsys.readouterr()
+    assert rootguard(["report", str(pack), "--root", str(REPO)]) == 4
+    assert "is signed or signed off" in capsys.readouterr().err
+    assert (pack / "manifest.json").read_bytes() == manifest
