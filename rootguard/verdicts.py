@@ -28,6 +28,7 @@ class Verdict:
     outcome: str
     message: str
     evidence: list[str] = field(default_factory=list)
+    actions: tuple[str, ...] = ()  # the AWS API actions behind the evidence (controls.json's procedure)
     fact_keys: list = field(default_factory=list)  # (store, key) pairs the verdict rests on
     duration: float = 0.0
 

@@ -63,3 +63,10 @@ def test_suite_over_http_matches_in_process_run(pytester, fake_aws_environment, 
         "arn:aws:sts::222233334444:assumed-role/OrganizationAccountAccessRole/rootguard-compliance-audit"
     )
     assert http_data["caller"].startswith("arn:aws:") and ":123456789012:" in http_data["caller"]
+
+    # A live profile pointed at a moto server is not AWS, and every report says so.
+    assert (http_data["backend"], http_data["endpoint_url"]) == ("live", endpoint)
+    assert http_data["context"]["data_source"] == f"NOT AWS: every call went to {endpoint} (the profile's endpoint_url), not to AWS's endpoints"
+    for report in ("report.html", "workpaper.html"):
+        assert f"NOT AWS: every call went to {endpoint}" in (over_http / report).read_text(), report
+    assert f"NOT AWS: every call went to {endpoint}" in "\n".join(result.outlines)

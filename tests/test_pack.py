@@ -295,12 +295,12 @@ def test_framework_matrix_covers_and_admits_gaps(demo_pack):
     assert (cis7["2.4"], cis7["2.5"], cis7["2.6"], cis7["2.7"]) == (["root-access-keys"], ["root-mfa"], ["root-hardware-mfa"], ["root-recent-use"])
     assert cis7["2.1.1"] == ["centralized-root-access"] and cis6["5.3"] == cis7["5.3"] == ["root-usage-alarm"]
     rows = {row["id"]: row for row in matrix["soc2"]["requirements"]}
-    assert "root-mfa" in rows["CC6.1"]["controls"] and rows["CC6.1"]["status"] == "covered"
-    assert rows["CC1.1"]["status"] == "not covered" and rows["CC1.1"]["controls"] == []
+    assert "root-mfa" in rows["CC6.1"]["controls"] and rows["CC6.1"]["status"] == "supported"
+    assert rows["CC1.1"]["status"] == "not tested" and rows["CC1.1"]["controls"] == []
     data = json.loads((demo_pack / "results.json").read_text())
     mapped = [r for r in data["results"] if "CC6.1" in r["frameworks"].get("soc2", [])]
     assert sum(rows["CC6.1"]["counts"].values()) == len(mapped)
-    assert matrix["soc2"]["requirements_covered"] == sum(1 for row in rows.values() if row["controls"])
+    assert matrix["soc2"]["requirements_supported"] == sum(1 for row in rows.values() if row["controls"])
 
 
 def test_framework_matrix_counts_each_requirements_results_in_run_order():
@@ -348,7 +348,7 @@ def test_framework_matrix_counts_each_requirements_results_in_run_order():
     rows = {row["id"]: row for row in matrix["soc2"]["requirements"]}
     assert rows[soc2[1]]["controls"] == ["c-a", "c-b"]
     assert sum(rows[soc2[1]]["counts"].values()) == sum(r.control.id in ("c-a", "c-b") for r in results)
-    assert matrix["soc2"]["requirements_covered"] == 2 and matrix["iso27001"]["requirements_covered"] == 2
+    assert matrix["soc2"]["requirements_supported"] == 2 and matrix["iso27001"]["requirements_supported"] == 2
 
 
 def test_framework_option_selects_mapped_controls(pytester):

@@ -54,6 +54,7 @@ def verdict_data(result: Verdict, reached: bool) -> dict:
         "outcome": result.outcome,
         "message": result.message,
         "evidence": list(result.evidence),
+        "actions": list(result.actions),
         "duration": result.duration,
         "reached": reached,
     }
@@ -71,6 +72,7 @@ def verdict_from(data: dict) -> Verdict:
         outcome=data["outcome"],
         message=data["message"],
         evidence=list(data["evidence"]),
+        actions=tuple(data.get("actions", ())),
         duration=data["duration"],
     )
 

@@ -16,10 +16,11 @@ from types import SimpleNamespace
 
 from rootguard import __version__
 from rootguard.frameworks import load_catalogs
-from rootguard.reports.controls_json import CONTROLS
+from rootguard.reports.controls_json import CONTROLS, population_sentence
 from rootguard.reports.exports import PackData, exports, write_export
 from rootguard.reports.framework_matrix import framework_matrix
 from rootguard.reports.population import POPULATION, merge_population
+from rootguard.reports.workpaper import write_workpaper
 from rootguard.vocabulary import OUTCOMES
 from rootguard.evidence.pack import MANIFEST, RESULTS, PackError, sha256_file, verify, write_json_atomic, write_manifest
 
@@ -71,6 +72,9 @@ def merge_packs(inputs: list[Path], output: Path) -> dict:
         "caller": first["caller"],
         "complete": all(data.get("complete") for _, data, _ in loaded) and not missing,
         "backend": first.get("backend"),
+        "endpoint_url": first.get("endpoint_url"),
+        "operator": first.get("operator"),
+        **({"context": merged_context(loaded, missing)} if first.get("context") else {}),
         "caller_identity": first.get("caller_identity"),
         "settings": first.get("settings"),
         "merged_from": [
@@ -102,9 +106,19 @@ def merge_packs(inputs: list[Path], output: Path) -> dict:
     for pack, _, _ in loaded:
         if (pack / CONTROLS).is_file():
             for entry in json.loads((pack / CONTROLS).read_text(encoding="utf-8"))["controls"]:
-                controls.setdefault(entry["id"], entry)
+                known = controls.setdefault(entry["id"], entry)
+                if known is not entry and "api_calls" in entry.get("procedure", {}):
+                    # Each shard called what its accounts needed: the sweep called all of it.
+                    known["procedure"]["api_calls"] = sorted({*known["procedure"].get("api_calls", []), *entry["procedure"]["api_calls"]})
     if controls:
+        judged: dict[str, set] = {}
+        for entry in results:
+            judged.setdefault(entry["control"], set()).add(entry["account_id"])
+        for key, entry in controls.items():
+            if "population" in entry.get("procedure", {}):
+                entry["procedure"]["population"] = population_sentence(entry["procedure"]["scope"] != "each account", len(judged.get(key, ())))
         write_json_atomic(output / CONTROLS, {"controls": [controls[key] for key in sorted(controls)]})
+    write_workpaper(output)
     data = PackData(output)
     written = {export.name: write_export(export((), None), data, output) for export in exports()}
     write_manifest(
@@ -122,6 +136,23 @@ def merge_packs(inputs: list[Path], output: Path) -> dict:
         },
     )
     return document
+
+
+def merged_context(loaded: list, missing: list[str]) -> dict:
+    """The first shard's context, with the sweep's times and completeness, and each shard's own kept."""
+    contexts = [data.get("context") or {} for _, data, _ in loaded]
+    started = min(c.get("started_at") or "" for c in contexts) or None
+    finished = max(c.get("finished_at") or "" for c in contexts) or None
+    return {
+        **contexts[0],
+        "started_at": started,
+        "finished_at": finished,
+        "duration_seconds": None,  # the shards ran side by side; each one's is under `shards`
+        "complete": all(c.get("complete") for c in contexts) and not missing,
+        "shard": None,
+        "shards": [{"shard": c.get("shard"), "operator": c.get("operator"), "duration_seconds": c.get("duration_seconds"),
+                    "suite": c.get("suite")} for c in contexts],
+    }
 
 
 def missing_shards(shards: list[str | None]) -> list[str]:

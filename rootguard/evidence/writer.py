@@ -78,8 +78,10 @@ class EvidenceWriter:
 
     def record(self, verdict) -> None:
         """Name the evidence files behind one verdict on it (writing any not yet written)."""
-        paths = set()
+        paths, actions = set(), set()
         for store, fact in closure(verdict.fact_keys):
             if fact.calls:
                 paths.add(self.write(store, fact))
+                actions.update(call.action for call in fact.calls)
         verdict.evidence = sorted(paths)
+        verdict.actions = tuple(sorted(actions))

@@ -53,12 +53,14 @@ def reporters() -> list[type[Reporter]]:
     from rootguard.reports.results_json import ResultsJson
     from rootguard.reports.terminal import TerminalReport
     from rootguard.reports.workbook import ResultsWorkbook
+    from rootguard.reports.workpaper import Workpaper
 
     return [
         ResultsJson,
         PopulationJson,
         FrameworkMatrixJson,
         ControlsJson,
+        Workpaper,
         ResultsCsv,
         ResultsWorkbook,
         OscalAssessmentResults,

@@ -18,6 +18,7 @@ import pytest
 
 from rootguard.reports import Reporter
 from rootguard.reports.allure_html import CATEGORIES, RESULTS_DIR, build_html
+from rootguard.reports.context import data_source
 
 SEVERITY = {"critical": "blocker", "high": "critical", "medium": "normal", "low": "minor"}
 CIS_BENCHMARK_URL = "https://www.cisecurity.org/benchmark/amazon_web_services"
@@ -124,6 +125,8 @@ def finish_allure_results(sweep, ending, config=None) -> dict:
         "finished_at": ending.finished_text or "",
         "accounts": str(len(sweep.accounts)),
         "complete": str(ending.complete).lower(),
+        "data_source": data_source(sweep) or "AWS",
+        "endpoint_url": sweep.profile.endpoint_url or "",
     }
     (results / "environment.properties").write_text(
         "".join(f"{key}={value}\n" for key, value in environment.items()), encoding="utf-8"

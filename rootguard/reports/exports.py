@@ -50,6 +50,11 @@ class PackData:
         return self._load(RESULTS)
 
     @cached_property
+    def population(self) -> dict | None:
+        """population.json; None in a pack written before it existed."""
+        return self._load("population.json", required=False)
+
+    @cached_property
     def matrix(self) -> dict:
         return self._load("framework-matrix.json", required=False) or {}
 

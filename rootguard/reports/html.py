@@ -13,9 +13,11 @@ from rootguard import __version__
 
 from rootguard.frameworks import load_catalogs
 from rootguard.reports import Reporter
+from rootguard.reports.context import data_source
 from rootguard.reports.framework_matrix import framework_matrix
 from rootguard.reports.results_json import counts
 from rootguard.reports.terminal import MARKS
+from rootguard.reports.workpaper import WORKPAPER
 from rootguard.vocabulary import OUTCOMES
 
 
@@ -59,7 +61,9 @@ class HtmlReport(Reporter):
 
     def _title(self) -> None:
         if self._page is not None and self.sweep is not None:
-            self._page.title = f"rootguard evidence: profile {self.sweep.profile.name}, {self.sweep.started_text}"
+            banner = data_source(self.sweep)
+            mark = f"[{banner.split(':')[0]}] " if banner else ""
+            self._page.title = f"{mark}rootguard evidence: profile {self.sweep.profile.name}, {self.sweep.started_text}"
 
     def pytest_html_results_table_header(self, cells):
         cells.insert(1, "<th>Control</th>")
@@ -102,6 +106,17 @@ class HtmlReport(Reporter):
         data[:] = [escape(result.message) + "\n"] + [entry for entry in data if entry != "No log output captured."]
 
     def pytest_html_results_summary(self, prefix, summary, postfix, session):
+        if self.sweep is None:
+            return
+        banner = data_source(self.sweep)
+        if banner:
+            prefix.append(f'<div class="rootguard-banner" role="alert">{escape(banner)}</div>')
+        prefix.append(
+            f'<p class="rootguard-workpaper">The workpaper, <a href="{WORKPAPER}">{WORKPAPER}</a>, states the run\'s context, '
+            "its population, how each control tests and every verdict, as static HTML that prints whole. "
+            f"rootguard's own counts: {escape(', '.join(f'{n} {o}' for o, n in counts(self.verdicts).items()))} "
+            "(a waived verdict is one pytest reports as skipped).</p>"
+        )
         if not self.verdicts:
             return
         prefix.append(account_matrix_html(self.sweep.accounts, self.verdicts))
@@ -133,11 +148,15 @@ def account_matrix_html(accounts, verdicts) -> str:
 
 
 def framework_matrix_html(matrix: dict) -> str:
-    parts = ["<h2 id=\"rootguard-frameworks\">Framework coverage</h2>"]
+    parts = [
+        "<h2 id=\"rootguard-frameworks\">Framework requirements the controls support</h2>"
+        "<p>A control supports its part of a requirement (the root user's and its safety nets' share); "
+        "it does not establish that the requirement as a whole is met.</p>"
+    ]
     for key, framework in matrix.items():
         parts.append(
             f"<h3>{escape(framework['title'])} {escape(framework['version'])}: "
-            f"{framework['requirements_covered']} of {framework['requirements_total']} requirements covered</h3>"
+            f"{framework['requirements_supported']} of {framework['requirements_total']} requirements supported by a control</h3>"
         )
         rows = []
         for row in framework["requirements"]:
@@ -145,14 +164,14 @@ def framework_matrix_html(matrix: dict) -> str:
                 tally = ", ".join(f"{n} {o}" for o, n in sorted(row["counts"].items()))
                 failing = sorted(a for a, t in row["accounts"].items() if t.get("failed") or t.get("error"))
                 rows.append(
-                    f"<tr><td>{escape(row['id'])}</td><td>{escape(row['title'][:140])}</td>"
+                    f"<tr><td>{escape(row['id'])}</td><td>{escape(row['title'])}</td>"
                     f"<td>{escape(', '.join(row['controls']))}</td><td>{escape(tally)}</td>"
                     f"<td>{escape(', '.join(failing)) or '-'}</td></tr>"
                 )
             else:
                 rows.append(
-                    f"<tr class=\"rootguard-not-covered\"><td>{escape(row['id'])}</td><td>{escape(row['title'][:140])}</td>"
-                    "<td colspan=\"3\">not covered by any rootguard control</td></tr>"
+                    f"<tr class=\"rootguard-not-covered\"><td>{escape(row['id'])}</td><td>{escape(row['title'])}</td>"
+                    "<td colspan=\"3\">not tested by rootguard</td></tr>"
                 )
         parts.append(
             f"<table class=\"rootguard-framework\" id=\"rootguard-framework-{escape(key)}\"><tr><th>requirement</th><th>title</th>"

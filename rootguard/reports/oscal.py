@@ -28,6 +28,7 @@ from typing import BinaryIO
 from rootguard.evidence.pack import sha256_file
 from rootguard.profile.profile import Waiver
 from rootguard.profile.waivers import covers
+from rootguard.reports.context import banner_of
 from rootguard.reports.exports import Export, PackData, framework_titles, parse_time
 
 OSCAL_VERSION = "1.2.1"
@@ -135,7 +136,10 @@ class OscalAssessmentResults(Export):
         ar, common, data = self.ar, self.common, self.data
         results = data.results
         backend = results.get("backend") or "live"
-        source = "NOT FROM AWS: " if backend != "live" else ""
+        banner = banner_of(results)
+        source = f"{banner}. " if banner else ""
+        coverage = data.population["statement"] if data.population else (
+            f"Every in-scope account of profile {results['profile']} was tested by every selected control, without sampling.")
         reviewed = [
             common.SelectControlById(control_id=token(key, row["id"]))
             for key, entry in data.matrix.items() for row in entry["requirements"] if self.mapped(row)
@@ -144,9 +148,9 @@ class OscalAssessmentResults(Export):
             uuid=data.uuid("result"),
             title=f"rootguard sweep of profile {results['profile']}: {len(results['accounts'])} accounts",
             description=(
-                f"{source}backend {backend}. Every in-scope account of profile {results['profile']} was tested by every "
-                f"selected control, without sampling: {len(results['accounts'])} accounts, {len(data.controls)} controls, "
-                f"{len(results['results'])} verdicts. controls.json states each control's test procedure and pass criteria."
+                f"{source}Backend {backend}. {coverage} {len(results['accounts'])} accounts judged, {len(data.controls)} controls, "
+                f"{len(results['results'])} verdicts. population.json names every account of the scope and why it is in or out; "
+                "controls.json states each control's test procedure and pass criteria."
             ),
             start=data.started,
             end=data.finished if results.get("finished_at") else None,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from pathlib import Path
 
 from rootguard import __version__
 from rootguard.evidence.documents import json_default, redact
@@ -10,7 +12,15 @@ from rootguard.evidence.pack import RESULTS, write_json_atomic
 from rootguard.evidence.replay import settings_of
 from rootguard.profile.waivers import waiver_usage
 from rootguard.reports import Reporter
+from rootguard.reports.context import PROFILE_COPY, ci_job, profile_record, run_context, suite_source
 from rootguard.vocabulary import OUTCOMES
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def counts(verdicts) -> Counter:
@@ -25,13 +35,32 @@ def verdict_order(verdict) -> tuple:
 
 class ResultsJson(Reporter):
     name = "results"
+    _profile: dict | None = None
+
+    def profile(self) -> dict:
+        """The profile file's hash and redacted text; a replay's are the original pack's."""
+        if self._profile is None:
+            sweep = self.sweep
+            if sweep.replay_of:
+                original = Path(sweep.replay_of["pack"])
+                recorded = (read_json(original / RESULTS).get("context") or {}).get("profile") or {}
+                copy = original / PROFILE_COPY
+                self._profile = {"path": recorded.get("file"), "sha256": recorded.get("sha256"),
+                                 "text": copy.read_text(encoding="utf-8") if copy.is_file() else None}
+            else:
+                self._profile = profile_record(sweep.profile.path)
+        return self._profile
 
     def document(self, ending) -> dict:
         sweep, decision = self.sweep, ending.decision
+        context = run_context(sweep, ending, self.profile(), suite_source(), ci_job())
         extras = {
             # Fields beyond the DESIGN.md contract.
             "complete": ending.complete,
             "backend": sweep.backend,
+            "endpoint_url": sweep.profile.endpoint_url,
+            "operator": context["operator"],
+            "context": context,
             "caller_identity": redact(sweep.caller) if sweep.caller else None,
             "settings": settings_of(sweep.profile),
             "frameworks_selected": list(sweep.frameworks_selected),
@@ -65,3 +94,6 @@ class ResultsJson(Reporter):
 
     def write(self, ending) -> None:
         write_json_atomic(self.sweep.pack / RESULTS, redact(self.document(ending)), default=json_default)
+        text = self.profile()["text"]
+        if text is not None:
+            (self.sweep.pack / PROFILE_COPY).write_text(text, encoding="utf-8")

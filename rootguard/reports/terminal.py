@@ -6,6 +6,7 @@ from rootguard.gate import EXIT_REPLAY_DIFFERS
 from rootguard.profile.waivers import waiver_usage
 from rootguard.reports import Reporter
 from rootguard.reports.compare import differences
+from rootguard.reports.context import data_source
 from rootguard.reports.results_json import counts
 from rootguard.vocabulary import OUTCOMES
 
@@ -85,6 +86,9 @@ class TerminalReport(Reporter):
                 terminalreporter.write_line(line)
         else:
             terminalreporter.section(f"rootguard: profile {sweep.profile.name}, {len(sweep.accounts)} accounts, nothing judged")
+        banner = data_source(sweep)
+        if banner:
+            terminalreporter.write_line(banner, yellow=True, bold=True)
         if ending is None:
             return
         if ending.comparison:

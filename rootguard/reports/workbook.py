@@ -16,6 +16,7 @@ import zipfile
 from typing import BinaryIO
 
 from rootguard.reports.csv_export import framework_ids
+from rootguard.reports.context import banner_of
 from rootguard.reports.exports import Export, PackData, framework_titles
 from rootguard.vocabulary import OUTCOMES
 
@@ -88,12 +89,24 @@ def yes_no(value) -> str:
 
 def summary_rows(data: PackData):
     results = data.results
-    backend = results.get("backend") or "live"
+    context = results.get("context") or {}
     yield "profile", results["profile"]
-    if backend != "live":
-        yield "data source", f"NOT FROM AWS: backend {backend}"
-    else:
-        yield "data source", "AWS APIs (live)"
+    yield "data source", banner_of(results) or "AWS APIs (live)"
+    if results.get("endpoint_url"):
+        yield "endpoint", results["endpoint_url"]
+    if context.get("profile"):
+        yield "profile file SHA-256", context["profile"].get("sha256") or ""
+    operator = results.get("operator") or {}
+    if operator:
+        yield "operator (hub identity)", operator.get("hub_identity") or ""
+        job = operator.get("ci_job")
+        if job:
+            yield "CI job", f"{job['system']}: {job.get('url') or job.get('job') or ''}"
+    if context.get("suite"):
+        suite = context["suite"]
+        yield "suite source commit", (suite.get("commit") or "unknown") + (" (with local changes)" if suite.get("modified") else "")
+    if data.population:
+        yield "population", data.population["statement"]
     yield "started (UTC)", results["started_at"]
     yield "finished (UTC)", results.get("finished_at") or ""
     yield "complete", yes_no(results.get("complete"))
