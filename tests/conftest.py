@@ -74,6 +74,11 @@ def profile_for(scenario_path: Path, scenario_text: str, regions: list[str] | No
     return "\n".join(lines) + "\n" + textwrap.dedent(extra)
 
 
+# A judge() run reads results.json only: the HTML, Allure and export writers (a second or more
+# of each run) are left out; the tests of those reports run whole sweeps of their own.
+JUDGE_ONLY = ("--export", "none", "-p", "no:html", "-p", "no:allure_pytest")
+
+
 @pytest.fixture
 def judge(pytester: pytest.Pytester):
     """judge(scenario_yaml, control=None, regions=None, profile_extra="", args=(), leave_out=()) -> Verdicts."""
@@ -89,7 +94,7 @@ def judge(pytester: pytest.Pytester):
         pack = pytester.path / ("pack" if not runs else f"pack-{len(runs)}")
         selection = ["-k", "test_" + control.replace("-", "_")] if control else []
         result = pytester.runpytest(
-            str(REPO / "tests_compliance"), "--profile", str(profile_path), "--report-dir", str(pack), *selection, *args
+            str(REPO / "tests_compliance"), "--profile", str(profile_path), "--report-dir", str(pack), *selection, *JUDGE_ONLY, *args
         )
         results_file = pack / "results.json"
         assert results_file.is_file(), "\n".join(result.outlines + result.errlines)

@@ -13,7 +13,7 @@ from rootguard import __version__
 
 from rootguard.frameworks import load_catalogs
 from rootguard.reports import Reporter
-from rootguard.reports.context import data_source
+from rootguard.reports.context import ci_job, data_source, profile_record, suite_source
 from rootguard.reports.framework_matrix import framework_matrix
 from rootguard.reports.results_json import counts
 from rootguard.reports.terminal import MARKS
@@ -56,6 +56,16 @@ class HtmlReport(Reporter):
         metadata["rootguard suite version"] = __version__
         metadata["rootguard started (UTC)"] = sweep.started_text
         metadata["rootguard accounts"] = str(len(sweep.accounts))
+        metadata["rootguard data source"] = data_source(sweep) or "AWS"
+        if sweep.profile.endpoint_url:
+            metadata["rootguard endpoint"] = sweep.profile.endpoint_url
+        source = suite_source()
+        metadata["rootguard source commit"] = (source["commit"] or "unknown") + (" (with local changes)" if source["modified"] else "")
+        job = ci_job()
+        if job:
+            metadata["rootguard CI job"] = f"{job['system']}: {job.get('url') or job.get('job') or ''}"
+        if not sweep.replay_of:
+            metadata["rootguard profile SHA-256"] = profile_record(sweep.profile.path)["sha256"] or "unreadable"
         if sweep.replay_of:
             metadata["rootguard replay of"] = sweep.replay_of["pack"]
 
