@@ -48,8 +48,10 @@ test-setup:
 	fi
 
 # Two workers: the tests are mostly whole suite runs on moto, CPU-bound, and CI has two cores.
+# Their lengths differ a hundredfold (a wheel built and installed, a sweep in four modes), so
+# an idle worker takes tests from the other's share (worksteal) instead of waiting.
 test: $(STAMP) test-setup
-	$(PY) -m pytest tests -p pytester -n 2 $(ARGS)
+	$(PY) -m pytest tests -p pytester -n 2 --dist worksteal $(ARGS)
 
 clean:
 	rm -rf $(VENV) reports node_modules
