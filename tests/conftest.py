@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import subprocess
 import sys
@@ -104,17 +105,25 @@ def judge(pytester: pytest.Pytester):
 
 
 @pytest.fixture(scope="session")
-def demo_pack(tmp_path_factory) -> Path:
-    """One pack of the whole demo, made once per session for the tests that only read it.
+def demo_pack(tmp_path_factory, worker_id) -> Path:
+    """One pack of the whole demo, made once per test session for the tests that only read it.
 
-    Made in a child process, like a user's run; tests that change a pack copy it first.
+    Made in a child process, like a user's run; tests that change a pack copy it first. Under
+    xdist the workers share it: the first to ask makes it, under a lock, in the session's
+    common temporary folder.
     """
-    pack = tmp_path_factory.mktemp("demo") / "pack"
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "--profile", "demo", "--report-dir", str(pack), "-q"],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
-    )
-    assert (pack / "manifest.json").is_file(), completed.stdout[-3000:] + completed.stderr[-3000:]
+    base = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        base = base.parent
+    pack = base / "demo-shared" / "pack"
+    with open(base / "demo-shared.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (pack / "manifest.json").is_file():
+            completed = subprocess.run(
+                [sys.executable, "-m", "pytest", "--profile", "demo", "--report-dir", str(pack), "-q"],
+                cwd=REPO, capture_output=True, text=True, timeout=600,
+            )
+            assert (pack / "manifest.json").is_file(), completed.stdout[-3000:] + completed.stderr[-3000:]
     return pack
 
 

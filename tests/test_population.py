@@ -77,7 +77,7 @@ def sweep(pytester, *args, include_ous="[Security, Production]", exclude='["3333
         """))
     pack = pytester.path / name
     result = pytester.runpytest(SUITE, "--profile", str(profile), "--report-dir", str(pack), "-k", "root_mfa",
-                                "-p", "no:html", "-p", "no:allure_pytest", *args)
+                                "-p", "no:html", "-p", "no:allure_pytest", "--export", "none", *args)
     assert (pack / "population.json").is_file(), "\n".join(result.outlines[-30:] + result.errlines[-30:])
     return pack
 

@@ -110,7 +110,8 @@ def test_installed_alone_it_sweeps_from_anywhere_as_the_checkout_does(wheel, dem
 
     # The pytest form: only the controls are collected, with the installed pytest.ini in force.
     pack = tmp_path / "pack"
-    done = run([bin_ / "python", "-m", "pytest", "--profile", "demo", "--report-dir", pack, "-q", "-k", "root_mfa"], cwd=elsewhere)
+    done = run([bin_ / "python", "-m", "pytest", "--profile", "demo", "--report-dir", pack, "-q", "-k", "root_mfa", "--export", "none"],
+               cwd=elsewhere)
     assert done.returncode == 1, said(done)
     assert "test_someone_elses" not in said(done)
     assert {r["control"] for r in json.loads((pack / "results.json").read_text())["results"]} == {"root-mfa"}

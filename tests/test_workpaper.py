@@ -94,7 +94,8 @@ def test_a_run_in_a_ci_job_records_it(pytester, monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("GITHUB_RUN_ATTEMPT", raising=False)
     pack = pytester.path / "pack"
-    pytester.runpytest(SUITE, "--profile", "demo", "--report-dir", str(pack), "-k", "root_mfa", "-p", "no:allure_pytest")
+    pytester.runpytest(SUITE, "--profile", "demo", "--report-dir", str(pack), "-k", "root_mfa", "-p", "no:allure_pytest",
+                       "-p", "no:html", "--export", "none")
     job = json.loads((pack / "results.json").read_text())["operator"]["ci_job"]
     assert (job["system"], job["url"], job["job"]) == ("GitHub Actions", "https://github.com/acme/audit/actions/runs/9", "gate")
     assert "GitHub Actions: https://github.com/acme/audit/actions/runs/9" in text_of((pack / "workpaper.html").read_text())
@@ -148,7 +149,8 @@ def test_a_waived_verdict_reads_as_waived(pytester, tmp_path):
           expires: 2099-01-01
         """))
     pack = pytester.path / "pack"
-    pytester.runpytest(SUITE, "--profile", "demo", "--report-dir", str(pack), "-k", "root_mfa", "--waivers", str(waivers), "-p", "no:allure_pytest")
+    pytester.runpytest(SUITE, "--profile", "demo", "--report-dir", str(pack), "-k", "root_mfa", "--waivers", str(waivers), "-p", "no:allure_pytest",
+                       "--export", "none")
     results = json.loads((pack / "results.json").read_text())
     assert results["counts"]["waived"] == 1
     html = (pack / "workpaper.html").read_text()
@@ -177,7 +179,7 @@ def test_merge_writes_the_workpaper_of_the_whole_sweep(pytester):
     for index in (1, 2):
         pack = pytester.path / f"shard{index}"
         pytester.runpytest(SUITE, "--profile", "demo", "--report-dir", str(pack), "--shard", f"{index}/2", "-k", "root_mfa",
-                           "-p", "no:allure_pytest")
+                           "-p", "no:allure_pytest", "-p", "no:html", "--export", "none")
         packs.append(pack)
     merged = pytester.path / "merged"
     assert rootguard(["merge", *map(str, packs), "--output", str(merged)]) == 0
