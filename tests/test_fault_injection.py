@@ -209,7 +209,8 @@ def run_suite(pytester, accounts, plan: faults.FaultPlan, name: str) -> dict:
         faults.install(patch, plan)
         # Verdicts and evidence are judged here; their HTML and Allure renderings are not.
         result = pytester.runpytest(
-            str(REPO / "tests_compliance"), "--profile", str(profile), "--report-dir", str(pack), "-p", "no:html", "-p", "no:allure_pytest"
+            str(REPO / "tests_compliance"), "--profile", str(profile), "--report-dir", str(pack), "-p", "no:html", "-p", "no:allure_pytest",
+            "--export", "none",
         )
     assert (pack / "results.json").is_file(), "\n".join(result.outlines[-30:] + result.errlines[-30:])
     return {"ret": result.ret, "results": json.loads((pack / "results.json").read_text())["results"], "pack": pack}

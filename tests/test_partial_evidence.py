@@ -94,7 +94,8 @@ def verdict(pytester, control: str, account: str) -> dict:
         pack = pytester.path / "partial-pack"
         with serving(ANSWERS) as served:
             result = pytester.runpytest(
-                str(REPO / "tests_compliance"), "--profile", str(profile), "--report-dir", str(pack), "-p", "no:html", "-p", "no:allure_pytest"
+                str(REPO / "tests_compliance"), "--profile", str(profile), "--report-dir", str(pack), "-p", "no:html", "-p", "no:allure_pytest",
+                "--export", "none",
             )
         assert (pack / "results.json").is_file(), "\n".join(result.outlines[-30:])
         assert all(served.counts[i] for i in range(len(ANSWERS))), served.counts
