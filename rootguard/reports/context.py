@@ -8,6 +8,7 @@ it was read from.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -69,6 +70,7 @@ def ci_job(environ=None) -> dict | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)
 def suite_source() -> dict:
     """The suite's version and the source commit it runs from: a git checkout's HEAD, or what pip recorded of a VCS install."""
     home = resources.home()

@@ -68,13 +68,9 @@ def controls_document(verdicts, params: dict) -> dict:
         actions.setdefault(v.control.id, set()).update(v.actions)
         accounts.setdefault(v.control.id, set()).add(v.account_id)
     return {"controls": [
-        control_document(controls[key], params, actions[key], population_text(controls[key], len(accounts[key])))
+        control_document(controls[key], params, actions[key], population_sentence(controls[key].regional, len(accounts[key])))
         for key in sorted(controls)
     ]}
-
-
-def population_text(control: Control, accounts: int) -> str:
-    return population_sentence(control.regional, accounts)
 
 
 def population_sentence(regional: bool, accounts: int) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -12,15 +11,9 @@ from rootguard.evidence.pack import RESULTS, write_json_atomic
 from rootguard.evidence.replay import settings_of
 from rootguard.profile.waivers import waiver_usage
 from rootguard.reports import Reporter
+from rootguard.reports.exports import PackData
 from rootguard.reports.context import PROFILE_COPY, ci_job, profile_record, run_context, suite_source
 from rootguard.vocabulary import OUTCOMES
-
-
-def read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def counts(verdicts) -> Counter:
@@ -43,7 +36,7 @@ class ResultsJson(Reporter):
             sweep = self.sweep
             if sweep.replay_of:
                 original = Path(sweep.replay_of["pack"])
-                recorded = (read_json(original / RESULTS).get("context") or {}).get("profile") or {}
+                recorded = (PackData(original).results.get("context") or {}).get("profile") or {}
                 copy = original / PROFILE_COPY
                 self._profile = {"path": recorded.get("file"), "sha256": recorded.get("sha256"),
                                  "text": copy.read_text(encoding="utf-8") if copy.is_file() else None}

@@ -10,7 +10,6 @@ evidence links. A merged pack gets its own, written the same way.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -18,16 +17,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from rootguard.reports import Reporter
 from rootguard.reports.context import banner_of
+from rootguard.reports.exports import PackData
 from rootguard.vocabulary import OUTCOMES
 
 WORKPAPER = "workpaper.html"
-
-
-def read(pack: Path, name: str) -> dict | None:
-    path = pack / name
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def support_rows(matrix: dict) -> list[dict]:
@@ -46,12 +39,8 @@ def support_rows(matrix: dict) -> list[dict]:
 
 
 def render(pack: Path) -> str:
-    results = read(pack, "results.json")
-    if results is None:
-        raise FileNotFoundError(pack / "results.json")
-    population = read(pack, "population.json")
-    controls = (read(pack, "controls.json") or {}).get("controls", [])
-    matrix = read(pack, "framework-matrix.json") or {}
+    data = PackData(pack)
+    results, population, controls, matrix = data.results, data.population, list(data.controls.values()), data.matrix
     counts = Counter(r["outcome"] for r in results["results"])
     environment = Environment(loader=PackageLoader("rootguard", "templates"), autoescape=select_autoescape(["html", "j2"]),
                               trim_blocks=True, lstrip_blocks=True)
