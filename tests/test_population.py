@@ -207,3 +207,22 @@ def test_a_replay_keeps_the_original_population_with_its_listings(pytester, demo
     for name in replayed["evidence"]:
         assert answers(pack / name) == answers(demo_pack / name)
     assert rootguard(["verify", str(pack)]) == 0
+
+
+def test_a_listed_account_without_an_id_stops_the_run_rather_than_leaving_it_out(pytester, monkeypatch):
+    real = BaseClient._make_api_call
+
+    def shapeless(self, operation, params):
+        response = real(self, operation, params)
+        if operation == "ListAccountsForParent":
+            response = {**response, "Accounts": [{k: v for k, v in a.items() if k != "Id"} for a in response["Accounts"]]}
+        return response
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", shapeless)
+    (pytester.path / "scenario.yaml").write_text(SCENARIO)
+    profile = pytester.path / "org.yaml"
+    profile.write_text(f"backend: moto\nscenario: {pytester.path / 'scenario.yaml'}\nhome_region: us-east-1\nregions: [us-east-1]\n"
+                       "organization:\n  role_name: OrganizationAccountAccessRole\n  include_ous: [Production]\n")
+    result = pytester.runpytest(SUITE, "--profile", str(profile), "--report-dir", str(pytester.path / "pack"), "-k", "root_mfa")
+    assert result.ret == 6
+    assert any("ListAccountsForParent returned an account without Id" in line for line in result.outlines + result.errlines)

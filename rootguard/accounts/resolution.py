@@ -217,9 +217,11 @@ def _organization_tree(hub, where: str) -> _Tree:
         unit_id, path, parent = stack.pop()
         tree.units.append((unit_id, path.rsplit("/", 1)[-1], path, parent))
         for account in read("organizations.accounts_for_parent", parent=unit_id):
-            if isinstance(account.get("Id"), str):
-                tree.accounts_of.setdefault(unit_id, []).append(account["Id"])
-                tree.paths[account["Id"]] = path
+            if not isinstance(account.get("Id"), str):
+                # An account that cannot be placed would silently fall outside include_ous.
+                raise AccountsError(f"organizations:ListAccountsForParent returned an account without Id: {sorted(account)}")
+            tree.accounts_of.setdefault(unit_id, []).append(account["Id"])
+            tree.paths[account["Id"]] = path
         for unit in read("organizations.child_units", parent=unit_id):
             child = unit.get("Id")
             if not isinstance(child, str):
