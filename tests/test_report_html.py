@@ -126,3 +126,41 @@ def test_report_renders_matrix_rows_and_evidence_in_chromium(demo_pack, chromium
     ]
     assert sorted(href for href, _ in LINK.findall(passed_body)) == passed["evidence"]
     assert passed["message"] in text(passed_body), "a pass says why in the row's log"
+
+
+def test_waived_and_error_rows_say_so_and_the_counters_are_results_json(pytester, monkeypatch, chromium, tmp_path):
+    from collections import Counter
+
+    from rootguard.vocabulary import OUTCOMES
+    from tests.test_allure import run_mixed
+
+    pack, data = run_mixed(pytester, monkeypatch)
+    tally = Counter(r["outcome"] for r in data["results"])
+    assert tally["waived"] and tally["error"] and tally["failed"] and tally["passed"]
+    page = pack / "report.html"
+    dom = render(chromium, page, tmp_path / "chromium-profile")
+
+    # pytest-html's counters: one checkbox per outcome, each counted as results.json counts it,
+    # and a header that counts every result (it counted passed and failed tests alone).
+    filters = re.search(r'<div class="filters">(.*?)</div>', dom, re.DOTALL).group(1)
+    counters = {key: int(count) for key, count in re.findall(r'<span class="(\w+)">(\d+) [^<]*</span>', filters)}
+    assert {outcome: counters[outcome] for outcome in OUTCOMES} == {outcome: tally[outcome] for outcome in OUTCOMES}
+    assert re.search(r'<span class="waived">\d+ Waived,</span>', filters)
+    assert re.search(rf'<p class="run-count">{len(data["results"])} tests took ', dom)
+
+    # Every row is drawn, under its own outcome, and its Result cell says it.
+    for outcome in OUTCOMES:
+        bodies = re.findall(rf'<tbody class="results-table-row {outcome}"[^>]*>(.*?)</tbody>', dom, re.DOTALL)
+        assert len(bodies) == tally[outcome], outcome
+        for body in bodies:
+            first = CELL.search(re.search(r'<tr class="collapsible"[^>]*>(.*?)</tr>', body, re.DOTALL).group(1)).group(1)
+            assert text(first) == outcome.capitalize()
+
+    # The waived filter filters: shown alone, only the waived rows are drawn.
+    completed = subprocess.run(
+        [str(chromium), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         f"--user-data-dir={tmp_path / 'chromium-filtered'}", "--virtual-time-budget=10000", "--dump-dom", page.as_uri() + "?visible=waived"],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    drawn = re.findall(r'<tbody class="results-table-row (\w+)"', completed.stdout)
+    assert drawn == ["waived"] * tally["waived"]

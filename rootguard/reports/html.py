@@ -7,7 +7,13 @@ the accounts-by-controls matrix and the framework matrix above the table.
 
 from __future__ import annotations
 
-from html import escape
+import functools
+import json
+import re
+from collections import Counter
+from html import escape, unescape
+from importlib import resources
+from pathlib import Path
 
 from rootguard import __version__
 
@@ -97,6 +103,8 @@ class HtmlReport(Reporter):
         for index, cell in enumerate(cells):
             if cell.startswith('<td class="col-links">') and cell.endswith("</td>"):
                 cells[index] = cell[: -len("</td>")] + links + "</td>"
+            elif cell.startswith('<td class="col-result">') and relabelling_supported():
+                cells[index] = f'<td class="col-result">{LABELS[result.outcome]}</td>'
         cells.insert(1, f"<td>{escape(result.control.id)}</td>")
         cells.insert(2, f"<td>{escape(account)}</td>")
         cells.insert(3, f"<td>{escape(result.control.severity)}</td>")
@@ -124,13 +132,66 @@ class HtmlReport(Reporter):
         prefix.append(
             f'<p class="rootguard-workpaper">The workpaper, <a href="{WORKPAPER}">{WORKPAPER}</a>, states the run\'s context, '
             "its population, how each control tests and every verdict, as static HTML that prints whole. "
-            f"rootguard's own counts: {escape(', '.join(f'{n} {o}' for o, n in counts(self.verdicts).items()))} "
-            "(a waived verdict is one pytest reports as skipped).</p>"
+            f"rootguard's counts: {escape(', '.join(f'{n} {o}' for o, n in counts(self.verdicts).items()))}.</p>"
         )
         if not self.verdicts:
             return
         prefix.append(account_matrix_html(self.sweep.accounts, self.verdicts))
         prefix.append(framework_matrix_html(framework_matrix(self.verdicts, load_catalogs())))
+
+
+    def finish(self, ending) -> None:
+        path = Path(self.config.option.htmlpath)
+        if path.is_file() and relabelling_supported():
+            relabel_page(path)
+
+
+# pytest-html knows pytest's outcomes only: it files a waived verdict under "Skipped" and an
+# `error` verdict under "Failed", and its header counts the passed and failed tests alone. So
+# each row's Result cell says rootguard's outcome (the row hook above: pytest-html's script
+# filters and sorts by that cell), and once pytest-html has written the page, relabel_page
+# counts its rows again and teaches its filters "waived". Both rest on pytest-html 4's page;
+# where its script lacks the list of filters they extend, the page is left as pytest-html made it.
+FILTERS_SCRIPT = "const possibleFilters = ["
+LABELS = {outcome: outcome.capitalize() for outcome in OUTCOMES}
+# pytest-html's categories and labels, in its order, with rootguard's "waived" after "skipped".
+CATEGORIES = {
+    "failed": "Failed", "passed": "Passed", "skipped": "Skipped", "waived": "Waived", "xfailed": "Expected failures",
+    "xpassed": "Unexpected passes", "error": "Errors", "rerun": "Reruns",
+}
+FILTERS = re.compile(r'<div class="filters">.*?</div>', re.DOTALL)
+RUN_COUNT = re.compile(r'<p class="run-count">\d+ tests? took (.*?)</p>')
+DATA = re.compile(r'data-jsonblob="([^"]*)"')
+
+
+@functools.lru_cache(maxsize=None)
+def relabelling_supported() -> bool:
+    try:
+        script = resources.files("pytest_html").joinpath("resources", "app.js").read_text(encoding="utf-8")
+    except (OSError, ModuleNotFoundError):
+        return False
+    return script.count(FILTERS_SCRIPT) == 1
+
+
+def relabel_page(path: Path) -> None:
+    """The page's counters recounted from its own rows, and a "waived" filter beside pytest's."""
+    page = path.read_text(encoding="utf-8")
+    data = DATA.search(page)
+    if data is None or page.count(FILTERS_SCRIPT) != 1 or not FILTERS.search(page):
+        return
+    tests = json.loads(unescape(data.group(1)))["tests"]
+    tally = Counter(entry["result"].lower() for entries in tests.values() for entry in entries)
+    categories = {**CATEGORIES, **{extra: extra.capitalize() for extra in tally if extra not in CATEGORIES}}
+    filters = "".join(
+        f'<input checked="true" class="filter" name="filter_checkbox" type="checkbox" data-test-result="{key}"'
+        f'{" disabled" if not tally[key] else ""}><span class="{key}">{tally[key]} {label}{"," if index < len(categories) - 1 else ""}</span>'
+        for index, (key, label) in enumerate(categories.items())
+    )
+    total = sum(tally.values())
+    page = FILTERS.sub(lambda _: f'<div class="filters">{filters}</div>', page, count=1)
+    page = RUN_COUNT.sub(lambda m: f'<p class="run-count">{total} {"test" if total == 1 else "tests"} took {m.group(1)}</p>', page, count=1)
+    page = page.replace(FILTERS_SCRIPT, FILTERS_SCRIPT + "\n    'waived',", 1)
+    path.write_text(page, encoding="utf-8")
 
 
 def account_matrix_html(accounts, verdicts) -> str:
