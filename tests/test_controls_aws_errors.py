@@ -16,7 +16,7 @@ SCENARIO = accounts(
 )
 # One failing operation per fact family; a control reading it must say so.
 FAILING = {
-    "ListPoliciesForTarget": ("scp-deny-root", "member", "organizations:ListPoliciesForTarget failed: AccessDenied"),
+    "ListTargetsForPolicy": ("scp-deny-root", "member", "organizations:ListTargetsForPolicy failed: AccessDenied"),
     "ListOrganizationsFeatures": ("centralized-root-access", "member", "iam:ListOrganizationsFeatures failed: AccessDenied"),
     "GetContactInformation": ("root-contact-details", "hub", "account:GetContactInformation failed: AccessDenied"),
     "GetAccountAuthorizationDetails": ("break-glass-admins", "hub", "iam:GetAccountAuthorizationDetails failed: AccessDenied"),

@@ -134,3 +134,50 @@ def test_centralized_root_access_is_read_once_for_the_organization(judge):
     member = verdicts.entry("centralized-root-access", "member")
     assert any(path.startswith("evidence/123456789012/iam.organizations_features") for path in member["evidence"])
     assert not any(path.startswith("evidence/210000000001/iam.organizations_features") for path in member["evidence"])
+
+
+
+def test_scp_evidence_is_the_accounts_own_place_and_where_every_scp_is_attached(judge):
+    evidence = judged(judge, SCPS, "scp-deny-root").entry("scp-deny-root", "through-ou")["evidence"]
+    hub = [path.split("/")[-1].removesuffix(".json") for path in evidence if path.startswith("evidence/123456789012/")]
+    # Its place: the root, the root's OUs (where Denied is listed), Denied's own accounts; no other OU's listing.
+    place = [name.split("--") for name in hub if name.startswith(("organizations.roots", "organizations.child_units", "organizations.accounts_for_parent"))]
+    assert sorted(fact for fact, *_ in place) == ["organizations.accounts_for_parent", "organizations.child_units", "organizations.roots"]
+    (root,) = [params[-1] for fact, *params in place if fact == "organizations.child_units"]
+    (unit,) = [params[-1] for fact, *params in place if fact == "organizations.accounts_for_parent"]
+    assert root.startswith("r-") and unit.startswith("ou-")
+    # Where every SCP is attached: FullAWSAccess and the four the scenario made, and their listing.
+    assert sum(name.startswith("organizations.policy_targets") for name in hub) == 5
+    assert "organizations.scp_attachments--us-east-1" in hub
+
+
+def test_scp_reads_cost_requests_per_ou_and_policy_and_an_unknown_attachment_decides_only_what_it_could_change(judge, monkeypatch):
+    from tests.test_run import inject
+
+    calls: list[str] = []
+    hidden: set[str] = set()
+
+    def decide(client, operation, params):
+        calls.append(operation)
+        if operation == "ListTargetsForPolicy":
+            if not hidden:
+                hidden.update(p["Id"] for p in client.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"] if p["Name"] == "deny-root-ec2")
+            if params["PolicyId"] in hidden:
+                return "AccessDenied"
+        return None
+
+    inject(monkeypatch, decide)
+    verdicts = judge(SCPS, args=("-k", "test_scp_deny_root"))
+    # Six members under one root and four OUs, five SCPs: the hub's requests follow the OUs and
+    # the policies; none is made per account (ListParents and ListPoliciesForTarget would be).
+    assert "ListParents" not in calls and "ListPoliciesForTarget" not in calls
+    assert calls.count("ListAccountsForParent") == 5 and calls.count("ListOrganizationalUnitsForParent") == 5
+    assert calls.count("ListTargetsForPolicy") == 5
+    # Nobody knows where deny-root-ec2 is attached: a deny elsewhere still proves the pass, and says what was not read ...
+    assert verdicts.outcome("scp-deny-root", "through-ou") == "passed"
+    assert "organizations:ListTargetsForPolicy failed: AccessDenied" in verdicts.message("scp-deny-root", "through-ou")
+    # ... but where no readable SCP denies root, the unknown one might: error, not failed.
+    for account in ("no-scp", "ec2-only", "region-only"):
+        assert verdicts.outcome("scp-deny-root", account) == "error", account
+        assert "where it is attached" in verdicts.message("scp-deny-root", account)
+    assert verdicts.outcome("scp-deny-root", "hub") == "skipped"

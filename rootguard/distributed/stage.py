@@ -8,6 +8,7 @@ sends each verdict as plain data with its test report.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from typing import Callable
@@ -30,6 +31,13 @@ class XdistController:
         share = worker_input(self.sweep)
         if self.fact_locks is None:
             self.fact_locks = tempfile.mkdtemp(prefix="rootguard-facts-")
+            # The organization listings the controller read for the population are noted as
+            # published facts: a worker that needs them (an account's place, for its SCPs) reads
+            # their evidence files instead of listing the organization again.
+            for path in self.sweep.population_evidence:
+                _, account_id, name = path.split("/")
+                with open(os.path.join(self.fact_locks, f"{account_id}--{name}.lock"), "w", encoding="utf-8") as lock:
+                    lock.write(path)
         share.update(index=node_index(node), count=node.workerinput["workercount"], fact_locks=self.fact_locks)
         node.workerinput["rootguard"] = share
 

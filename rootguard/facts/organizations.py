@@ -5,6 +5,12 @@ An account tells for itself whether it is in an organization and which one
 management view can read (the account's parents, the policies attached to each,
 the IAM organization features) is read through the hub, once for the whole run,
 after checking that the hub sees the same organization.
+
+AWS Organizations answers only a few requests per second, so what the hub reads costs requests
+in proportion to the organization's OUs and policies, not its accounts: one walk of the tree
+(ListRoots, ListOrganizationalUnitsForParent, ListAccountsForParent) places every account, and
+ListPolicies with ListTargetsForPolicy tells where every SCP is attached. Both are read once per
+run and shared by every account's verdict.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ from rootguard.facts.registry import Unreadable, fact
 from rootguard.facts.shapes import maybe, need
 
 DESCRIBE = "organizations:DescribeOrganization"
-PARENTS = "organizations:ListParents"
-POLICIES = "organizations:ListPoliciesForTarget"
+WALK = "organizations:ListAccountsForParent"
+POLICIES = "organizations:ListPolicies"
+TARGETS = "organizations:ListTargetsForPolicy"
 POLICY = "organizations:DescribePolicy"
 FEATURES = "iam:ListOrganizationsFeatures"
 MAX_DEPTH = 8  # the root, five levels of OUs and the account, with room to spare
@@ -77,16 +84,62 @@ def accounts_for_parent(ctx, parent: str) -> list:
     return ctx.paginate("organizations", "list_accounts_for_parent", "Accounts", ParentId=parent)
 
 
-@fact("organizations.parents")
-def parents(ctx, child: str) -> list:
-    """ListParents of an account or OU (the hub's view)."""
-    return ctx.paginate("organizations", "list_parents", "Parents", ChildId=child)
+@dataclass(frozen=True)
+class Placement:
+    """Where one account sits: its parents, nearest first, each with the listing that shows it there."""
+
+    parents: tuple[tuple[str, str], ...]  # (id, ROOT | ORGANIZATIONAL_UNIT), the account's parent first
+    # The listings that prove each step: ("organizations.accounts_for_parent", parent) for the
+    # account, ("organizations.child_units", grandparent) for each OU, ("organizations.roots", None).
+    listings: tuple[tuple[str, str | None], ...]
 
 
-@fact("organizations.policies_for_target")
-def policies_for_target(ctx, target: str) -> list:
-    """The service control policies attached directly to an account, OU or root (the hub's view)."""
-    return ctx.paginate("organizations", "list_policies_for_target", "Policies", TargetId=target, Filter="SERVICE_CONTROL_POLICY")
+@fact("organizations.tree")
+def tree(ctx) -> dict[str, Placement]:
+    """One walk of the organization from its roots down (the hub's view): account id -> Placement.
+
+    ListParents would cost a request per account and per OU; this costs two per OU.
+    """
+    placements: dict[str, Placement] = {}
+    stack: list[tuple[str, tuple, tuple]] = []
+    for root in ctx.fact("organizations.roots"):
+        root_id = need(root, "Id", str, "organizations:ListRoots")
+        stack.append((root_id, ((root_id, "ROOT"),), (("organizations.roots", None),)))
+    while stack:
+        unit_id, chain, proof = stack.pop()
+        for account in ctx.fact("organizations.accounts_for_parent", parent=unit_id):
+            account_id = need(account, "Id", str, WALK)
+            if account_id in placements:
+                raise UnexpectedResponse(f"{WALK}: account {account_id} is listed under two parents", action=WALK)
+            placements[account_id] = Placement(chain, (("organizations.accounts_for_parent", unit_id), *proof))
+        if len(chain) >= MAX_DEPTH:
+            raise UnexpectedResponse(f"{WALK}: OUs nested deeper than {MAX_DEPTH} levels under {chain[-1][0]}", action=WALK)
+        for unit in ctx.fact("organizations.child_units", parent=unit_id):
+            child = need(unit, "Id", str, "organizations:ListOrganizationalUnitsForParent")
+            stack.append((child, ((child, "ORGANIZATIONAL_UNIT"), *chain), (("organizations.child_units", unit_id), *proof)))
+    return placements
+
+
+@fact("organizations.policy_targets")
+def policy_targets(ctx, policy_id: str) -> list:
+    """ListTargetsForPolicy: the roots, OUs and accounts one policy is attached to (the hub's view)."""
+    return ctx.paginate("organizations", "list_targets_for_policy", "Targets", PolicyId=policy_id)
+
+
+@fact("organizations.scp_attachments")
+def scp_attachments(ctx) -> list[tuple[str, "frozenset[str] | Unreadable"]]:
+    """Every SCP of the organization, in ListPolicies order, with the ids it is attached to (the hub's view).
+
+    A policy whose targets cannot be read is kept with an Unreadable: it may apply anywhere.
+    """
+    attachments = []
+    for summary in ctx.paginate("organizations", "list_policies", "Policies", Filter="SERVICE_CONTROL_POLICY"):
+        policy_id = need(summary, "Id", str, POLICIES)
+        targets = ctx.attempt("organizations.policy_targets", policy_id=policy_id)
+        if not isinstance(targets, Unreadable):
+            targets = frozenset(need(target, "TargetId", str, TARGETS) for target in targets)
+        attachments.append((policy_id, targets))
+    return attachments
 
 
 @fact("organizations.policy")
@@ -117,19 +170,33 @@ def service_control_policies(ctx) -> list | None:
     if org is None or org.management_account == ctx.account.id:
         return None
     hub_org = ctx.hub_fact("organizations.organization")
-    _same_organization(ctx, org, hub_org.id if hub_org else "(none)", PARENTS)
-    path = [(ctx.account.id, "ACCOUNT")]
-    while path[-1][1] != "ROOT":
-        if len(path) > MAX_DEPTH:
-            raise UnexpectedResponse(f"{PARENTS}: no root above {ctx.account.id} after {MAX_DEPTH} levels", action=PARENTS)
-        found = ctx.hub_fact("organizations.parents", child=path[-1][0])
-        if len(found) != 1:
-            raise UnexpectedResponse(f"{PARENTS}: {path[-1][0]} has {len(found)} parents, not one", action=PARENTS)
-        path.append((need(found[0], "Id", str, PARENTS), need(found[0], "Type", str, PARENTS)))
+    _same_organization(ctx, org, hub_org.id if hub_org else "(none)", WALK)
+    # The walk is read without making it evidence of this verdict: the listings on the account's
+    # own path, recorded below, are what place it (an account and an OU have exactly one parent).
+    try:
+        placements = ctx.store.hub_store.get("organizations.tree")
+    except FactError:
+        ctx.hub_fact("organizations.tree")  # fails again, from the cache: the verdict's evidence names the listing
+        raise
+    placement = placements.get(ctx.account.id)
+    if placement is None:
+        raise UnexpectedResponse(
+            f"{WALK}: {ctx.account.id} is under no root or OU of organization {org.id} as the hub lists it", action=WALK
+        )
+    for name, parent in placement.listings:
+        ctx.hub_fact(name, **({"parent": parent} if parent else {}))
+    path = [(ctx.account.id, "ACCOUNT"), *placement.parents]
+    attachments = ctx.hub_fact("organizations.scp_attachments")
     result: list = []
+    for policy_id, targets in attachments:
+        if isinstance(targets, Unreadable):
+            # Where it is attached is unknown: it may or may not apply to this account.
+            error = targets.error
+            result.append(Unreadable(FactError(f"SCP {policy_id}, where it is attached: {error}", action=error.action, code=error.code)))
     for target, kind in path:
-        for summary in ctx.hub_fact("organizations.policies_for_target", target=target):
-            policy_id = need(summary, "Id", str, POLICIES)
+        for policy_id, targets in attachments:
+            if isinstance(targets, Unreadable) or target not in targets:
+                continue
             try:
                 result.append(_policy(ctx, policy_id, target, kind))
             except FactError as exc:
