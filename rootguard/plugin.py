@@ -105,7 +105,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="judge only this account (repeatable)",
     )
     group.addoption("--report-dir", metavar="DIR", help="write the evidence pack here instead of reports/<profile>/<UTC time>/")
-    group.addoption("--fetch-workers", metavar="N", default="16", help="accounts fetched at once (default 16)")
+    group.addoption(
+        "--fetch-workers", metavar="N", default="64",
+        help="facts fetched at once, across accounts: the bound on requests in flight (default 64)",
+    )
     group.addoption(
         "--framework", metavar="NAME", action="append", default=[],
         help=f"run only the controls mapped to this framework (repeatable; {', '.join(framework_keys())})",

@@ -247,9 +247,8 @@ def test_assume_role_credentials_missing_a_field_name_assume_role(monkeypatch, c
             return {"Credentials": credentials}
 
     connector = Connector(profile(), mocked=True)
-    monkeypatch.setattr(connector, "client", lambda session, service, region: MalformedSts())
     with pytest.raises(FactError) as caught:
-        connector._assume(None, "arn:aws:iam::111122223333:role/Audit", None)
+        connector._assume(MalformedSts(), "arn:aws:iam::111122223333:role/Audit", None)
     assert (caught.value.action, caught.value.code) == ("sts:AssumeRole", "UnexpectedResponse")
     assert "arn:aws:iam::111122223333:role/Audit" in str(caught.value)
 

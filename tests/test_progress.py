@@ -131,3 +131,26 @@ def test_on_a_terminal_the_line_is_rewritten_in_place(tmp_path):
     assert text[start:final].count("\rrootguard: fetching facts:") >= 2
     assert "\n" in text[final:final + 200]  # and left on its own line
     assert json.loads((tmp_path / "pack" / "results.json").read_text())["complete"]
+
+
+def test_throttled_responses_are_counted_by_service_from_botocores_retry_event():
+    import boto3
+
+    from rootguard.facts.progress import note_throttling
+
+    clock, reporter = Clock(), Reporter()
+    progress = Progress(reporter, total=2, tty=False, clock=clock)
+    organizations = boto3.client("organizations", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    iam = boto3.client("iam", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    list_roots = organizations.meta.service_model.operation_model("ListRoots")
+    summary = iam.meta.service_model.operation_model("GetAccountSummary")
+    for _ in range(3):
+        note_throttling(response=(None, {"Error": {"Code": "TooManyRequestsException"}}), operation=list_roots)
+    note_throttling(response=(None, {"Error": {"Code": "Throttling"}}), operation=summary)
+    # Not throttling: another error, a success, a connection error (no response).
+    note_throttling(response=(None, {"Error": {"Code": "AccessDenied"}}), operation=summary)
+    note_throttling(response=(None, {"ResponseMetadata": {}}), operation=summary)
+    note_throttling(response=None, operation=summary, caught_exception=ConnectionError())
+    assert progress.line().endswith(", 0 retries (4 throttled: organizations 3, iam 1), 0.0 s")
+    # A later fetch counts from its own start.
+    assert "throttled" not in Progress(reporter, total=1, tty=False, clock=clock).line()

@@ -21,6 +21,7 @@ from rootguard.accounts import Account
 from rootguard.accounts.botocore_sharing import install as share_botocore_parts
 from rootguard.accounts.botocore_sharing import new_botocore_session
 from rootguard.errors import AccountsError, FactError, NoCredentials, describe_client_error
+from rootguard.facts.progress import note_throttling
 from rootguard.profile import Profile
 
 SESSION_NAME = "rootguard-compliance-audit"
@@ -63,20 +64,34 @@ class Connector:
         self.config = client_config(max(MAX_POOL_CONNECTIONS, threads))
         self._lock = threading.Lock()
         self._hub: boto3.Session | None = None
+        self._sts = None  # the hub's STS client, for AssumeRole
         self._hub_identity: dict | None = None
         self._sessions: dict[str, boto3.Session | FactError] = {}
         self._account_locks: dict[str, threading.Lock] = {}
 
     def client(self, session: boto3.Session, service: str, region: str):
-        return session.client(service, region_name=region, endpoint_url=self.profile.endpoint_url, config=self.config)
+        client = session.client(service, region_name=region, endpoint_url=self.profile.endpoint_url, config=self.config)
+        client.meta.events.register("needs-retry", note_throttling)
+        return client
+
+    def _hub_sts(self):
+        """One STS client for every AssumeRole from the hub: its adaptive retries back off for all of them,
+        as STS counts them against the hub's account."""
+        with self._lock:
+            if self._sts is None:
+                self._sts = self.client(self._hub_unlocked(), "sts", self.profile.home_region)
+            return self._sts
 
     # --- the hub ---------------------------------------------------------------------------
 
     def hub(self) -> boto3.Session:
         with self._lock:
-            if self._hub is None:
-                self._hub = self._build_hub()
-            return self._hub
+            return self._hub_unlocked()
+
+    def _hub_unlocked(self) -> boto3.Session:
+        if self._hub is None:
+            self._hub = self._build_hub()
+        return self._hub
 
     def _build_hub(self) -> boto3.Session:
         creds = self.profile.credentials
@@ -89,7 +104,7 @@ class Connector:
             raise AccountsError(f"credentials: aws_profile {creds.aws_profile!r}: {exc}") from None
         if creds.role_arn:
             try:
-                return self._assume(base, creds.role_arn, creds.external_id)
+                return self._assume(self.client(base, "sts", self.profile.home_region), creds.role_arn, creds.external_id)
             except FactError as exc:
                 raise AccountsError(f"credentials: role_arn {creds.role_arn}: {exc}") from None
         return base
@@ -144,7 +159,7 @@ class Connector:
         if account.role_arn:
             if account.wait_seconds:
                 return self._assume_when_ready(account)
-            return self._assume(self.hub(), account.role_arn, account.external_id)
+            return self._assume(self._hub_sts(), account.role_arn, account.external_id)
         return self.hub()
 
     def _assume_when_ready(self, account: Account) -> boto3.Session:
@@ -154,7 +169,7 @@ class Connector:
         while True:
             attempts += 1
             try:
-                return self._assume(self.hub(), account.role_arn, account.external_id)
+                return self._assume(self._hub_sts(), account.role_arn, account.external_id)
             except FactError as exc:
                 if exc.code not in NOT_READY_YET or time.monotonic() + account.retry_seconds > deadline:
                     if exc.code in NOT_READY_YET:
@@ -167,8 +182,7 @@ class Connector:
                     raise
                 time.sleep(account.retry_seconds)
 
-    def _assume(self, base: boto3.Session, role_arn: str, external_id: str | None) -> boto3.Session:
-        sts = self.client(base, "sts", self.profile.home_region)
+    def _assume(self, sts, role_arn: str, external_id: str | None) -> boto3.Session:
         params = {"RoleArn": role_arn, "RoleSessionName": SESSION_NAME, "DurationSeconds": 3600}
         if external_id:
             params["ExternalId"] = external_id

@@ -1,40 +1,72 @@
-"""Progress while facts are fetched: accounts done of total, requests, errors, retries, time spent and left.
+"""Progress while facts are fetched: accounts done of total, requests, errors, retries, throttling, time spent and left.
 
 An organization of hundreds of accounts at real AWS latency is minutes of fetching before
 the first verdict. On a terminal that shows as one line rewritten in place (pytest's own
 TerminalReporter.rewrite); in a CI log, where a rewritten line would pile up, as a plain
 line every LOG_EVERY seconds; under -q, not at all. The request and retry counts come from
-every fact context of the process (TALLY), read as differences from the fetch's start.
+every fact context of the process (TALLY), read as differences from the fetch's start; the
+throttled responses, by service, from every client (note_throttling, on botocore's
+needs-retry event, which sees each response before botocore decides to retry it).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 
 LOG_EVERY = 5.0  # seconds between plain lines in a log
 TTY_EVERY = 0.25  # seconds between rewrites of the terminal line
 
 
+# The error codes botocore's retries treat as throttling (botocore/retries/standard.py,
+# ThrottledRetryableChecker; the same list as its legacy _retry.json "throttling" policies).
+THROTTLING_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
+    "ProvisionedThroughputExceededException", "TransactionInProgressException", "RequestLimitExceeded",
+    "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+    "EC2ThrottledException",
+})
+
+
 class Tally:
-    """Requests made and retries botocore needed, by every fact context of this process."""
+    """Requests made and retries botocore needed, by every fact context of this process; throttled responses by service."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self.requests = 0
         self.retries = 0
+        self.throttled: Counter = Counter()
 
     def add(self, retries: int = 0) -> None:
         with self._lock:
             self.requests += 1
             self.retries += retries
 
+    def throttle(self, service: str) -> None:
+        with self._lock:
+            self.throttled[service] += 1
+
     def read(self) -> tuple[int, int]:
         with self._lock:
             return self.requests, self.retries
 
+    def throttled_since(self, base: Counter) -> Counter:
+        with self._lock:
+            return self.throttled - base
+
 
 TALLY = Tally()
+
+
+def note_throttling(response=None, operation=None, **_) -> None:
+    """botocore's needs-retry event: count a throttled response against its service. Decides nothing."""
+    if response is None or operation is None:
+        return
+    parsed = response[1] if isinstance(response, tuple) and len(response) == 2 else None
+    error = parsed.get("Error") if isinstance(parsed, dict) else None
+    if isinstance(error, dict) and error.get("Code") in THROTTLING_CODES:
+        TALLY.throttle(operation.service_model.service_name)
 
 
 def retry_attempts(document) -> int:
@@ -62,6 +94,7 @@ class Progress:
         self._stop = threading.Event()
         self._started = clock()
         self._base = TALLY.read()
+        self._throttled_base = Counter(TALLY.throttled)
         self._ticker: threading.Thread | None = None
 
     @classmethod
@@ -83,6 +116,10 @@ class Progress:
         requests, retries = (now - base for now, base in zip(TALLY.read(), self._base))
         elapsed = self.clock() - self._started
         counts = f"{plural(requests, 'request')}, {plural(errors, 'error')}, {plural(retries, 'retry')}".replace("retrys", "retries")
+        throttled = TALLY.throttled_since(self._throttled_base)
+        if throttled:
+            by_service = ", ".join(f"{service} {n}" for service, n in sorted(throttled.items(), key=lambda item: (-item[1], item[0])))
+            counts += f" ({sum(throttled.values())} throttled: {by_service})"
         if final:
             return f"rootguard: fetched the facts of {done}/{self.total} accounts: {counts}, in {elapsed:.1f} s"
         left = ""
