@@ -72,10 +72,12 @@ call limit for IAM" (cloud-custodian/cloud-custodian#6351).
   assumed for every service without a family.
 `--limit FAMILY=RATE:BURST` changes one (the tests lower them to make throttling certain).
 
-Control paths, neither delayed, throttled nor counted (as benchmarks/server.py's):
+Control paths, neither delayed, throttled nor counted (the first two as benchmarks/server.py's):
   GET  /__bench/stats   requests by (account, action), repeated requests, throttled and
                         unrecorded requests, server CPU seconds and CPU per request
-  POST /__bench/reset   zero the counters (between runs)
+  POST /__bench/reset   zero the counters and fill every bucket (between runs)
+  GET  /__bench/limits  the throttling limits in force
+  POST /__bench/limits  change some: {"iam": {"rate": 1, "burst": 2}}, every bucket full
 
 When ready it prints one JSON line on stdout, as server.py does: {"endpoint", "accounts",
 "seed_seconds" (the recording's seeding and sweep), "seed_requests" (requests recorded),
@@ -92,6 +94,7 @@ import gc
 import io
 import json
 import logging
+import os
 import pickle
 import re
 import resource
@@ -295,13 +298,20 @@ def make_recording(regions: list[str], timeout: float) -> dict:
     """Record in a child process, so the stand-in's own process never carries moto."""
     with tempfile.TemporaryDirectory(prefix="rootguard-standin-") as scratch:
         output = Path(scratch) / "recording.pickle"
-        completed = subprocess.run(
+        # A session of its own: stopped, the recording's moto and sweep stop with it, not left behind.
+        process = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "record", "--output", str(output), "--regions", ",".join(regions),
              "--timeout", str(timeout)],
-            cwd=REPO, capture_output=True, text=True, timeout=timeout + 120,
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         )
-        if completed.returncode != 0 or not output.is_file():
-            raise SystemExit(f"standin: recording failed (exit {completed.returncode}):\n{completed.stderr[-4000:]}")
+        try:
+            _, errors = process.communicate(timeout=timeout + 120)
+        except BaseException:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
+        if process.returncode != 0 or not output.is_file():
+            raise SystemExit(f"standin: recording failed (exit {process.returncode}):\n{errors[-4000:]}")
         with output.open("rb") as handle:
             return pickle.load(handle)
 
@@ -339,6 +349,8 @@ class Organization:
 
 @dataclass
 class Answer:
+    """One recorded answer, ready to be sent as another account's."""
+
     status: str  # "200 OK"
     headers: bytes  # header lines, each ending in CRLF, without Date, Content-Length and the request id
     body: bytes
@@ -356,6 +368,7 @@ CONTENT = re.compile(rb"<Content>([A-Za-z0-9+/=]+)</Content>")
 
 
 def answer_from(call: dict) -> Answer:
+    """A recorded call's answer, with what must change per account and per request located."""
     headers = [(name, value) for name, value in call["headers"] if name.lower() not in DROPPED_HEADERS]
     request_id, id_header = next(((value, name) for name, value in call["headers"] if name.lower() in ("x-amzn-requestid", "x-amz-request-id")),
                                  ("", "x-amzn-RequestId"))
@@ -651,12 +664,24 @@ class StandIn:
             "peak_threads": self.peak_connections,
         }
 
-    def control(self, method: str, command: str) -> bytes:
+    def control(self, method: str, command: str, body: bytes) -> bytes:
         if command == "reset" and method == "POST":
             self.reset()
             payload: dict = {"reset": True}
         elif command == "stats":
             payload = self.stats()
+        elif command == "limits" and self.throttle is not None:
+            if method == "POST":
+                # {"iam": {"rate": 1, "burst": 2}, ...}: new limits from now on, every bucket full.
+                changes = json.loads(body or b"{}")
+                unknown = set(changes) - set(LIMITS)
+                if unknown:
+                    message = f"unknown families {sorted(unknown)}\n".encode()
+                    return b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s" % (len(message), message)
+                for name, limit in changes.items():
+                    self.throttle.limits[name] = Limit(float(limit["rate"]), float(limit["burst"]), LIMITS[name].per)
+                self.throttle.buckets.clear()
+            payload = {"limits": {name: vars(limit) for name, limit in self.throttle.limits.items()}}
         else:
             return b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 26\r\n\r\nunknown benchmark command\n"
         body = json.dumps(payload).encode()
@@ -665,7 +690,7 @@ class StandIn:
     def respond(self, method: str, target_path: str, headers: dict[str, str], body: bytes) -> bytes:
         path, _, query = target_path.partition("?")
         if path.startswith(CONTROL_PREFIX):
-            return self.control(method, path[len(CONTROL_PREFIX):])
+            return self.control(method, path[len(CONTROL_PREFIX):], body)
         access_key, region, service = server.credential_scope(headers.get("authorization", ""))
         account = account_of(access_key)
         target = headers.get("x-amz-target", "")
@@ -768,6 +793,8 @@ class Connection(asyncio.Protocol):
 def serve(accounts: int, latency_ms: float, regions: list[str], limits: dict[str, Limit] | None, host: str, port: int,
           timeout: float) -> None:
     started = time.perf_counter()
+    # Stopped while recording: unwind, so the recording's processes are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     recording = make_recording(regions, timeout)
     replay = Replay(recording, accounts)
     standin = StandIn(replay, latency_ms / 1000, Throttle(limits) if limits is not None else None)
