@@ -23,7 +23,8 @@ ListAccountsForParent, ListChildren of accounts) are made for all N accounts, in
 population.py's order with its ids, names, e-mails, OUs and statuses, 20 to a page (the
 largest page AWS gives), with page tokens of the stand-in's own. A recorded request asked
 again is answered as it was recorded, in order (GenerateCredentialReport: STARTED, then
-COMPLETE), then with its last answer. A request the sweep did not make while recording is
+COMPLETE), then with its last answer, in later runs too (POST /__bench/reset zeroes the counts,
+not what the accounts hold). A request the sweep did not make while recording is
 answered 500 with "StandInMiss" and counted under `unrecorded` in the stats.
 
 Throttling (on unless --throttle off). A token bucket per API family and caller, refilled at
@@ -617,6 +618,9 @@ class StandIn:
         self.connections = 0
         self._date = (0, b"")
         self._ids = 0
+        # Whose turn through a request's recorded answers. Not reset between runs: a credential
+        # report, once generated, is still there for the next run, as it is in moto and in AWS.
+        self.turns: Counter = Counter()
         self.reset()
 
     def reset(self) -> None:
@@ -624,7 +628,6 @@ class StandIn:
         self.signatures: Counter = Counter()
         self.throttled: Counter = Counter()
         self.unrecorded: Counter = Counter()
-        self.turns: Counter = Counter()
         self.cpu_at_reset = time.process_time()
         self.wall_at_reset = time.monotonic()
         self.peak_connections = self.connections
