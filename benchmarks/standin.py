@@ -25,7 +25,7 @@ largest page AWS gives), with page tokens of the stand-in's own. A recorded requ
 again is answered as it was recorded, in order (GenerateCredentialReport: STARTED, then
 COMPLETE), then with its last answer, in later runs too (POST /__bench/reset zeroes the counts,
 not what the accounts hold). A request the sweep did not make while recording is
-answered 500 with "StandInMiss" and counted under `unrecorded` in the stats.
+answered 501 StandInMiss (not retried, unlike a 500) and counted under `unrecorded`.
 
 Throttling (on unless --throttle off). A token bucket per API family and caller, refilled at
 `rate` tokens a second up to `burst`; a request finding the bucket empty gets the service's
@@ -58,8 +58,8 @@ call limit for IAM" (cloud-custodian/cloud-custodian#6351).
   callers on DescribeAccount, ListParents and ListRoots (connelldave/botocove#12,
   awslabs/aws-deployment-framework#784, #788). Assumed: a few requests a second, 5 with a
   burst of 10, per calling account.
-- sts-assume-role: 600 requests a second per account, the STS quota quoted in
-  awslabs/mountpoint-s3#1358; the burst assumed to be one second's worth.
+- sts-assume-role: 600 requests a second, the STS quota awslabs/mountpoint-s3#1358 reports
+  hitting; the burst assumed to be one second's worth.
 - iam-credential-report: GenerateCredentialReport is throttled and blocked under load
   (prowler-cloud/prowler#211, cloud-custodian/cloud-custodian#6351). Assumed 2 a second,
   burst 4: enough for one report's polling, not for a loop.
@@ -68,10 +68,10 @@ call limit for IAM" (cloud-custodian/cloud-custodian#6351).
   Assumed 2 a second, burst 4.
 - iam: assumed 20 a second, burst 40 (Scout2 and cloudquery see "Rate exceeded" only when
   listing whole accounts' IAM in parallel: nccgroup/Scout2#17, cloudquery/cloudquery#15).
-- default: CloudTrail's published per-API quotas in Service Quotas are around 10 a second per
-  account and region (awslabs/mcp#1377 lists them); 10 with a burst of 20 per operation
-  assumed for every service without a family.
-`--limit FAMILY=RATE:BURST` changes one (the tests lower them to make throttling certain).
+- default: CloudTrail's per-API quotas in Service Quotas include 10 a second per account and
+  region for GetInsightSelectors and ListImports (awslabs/mcp#1377 lists them); 10 with a
+  burst of 20 per operation assumed for every service without a family.
+`--limit FAMILY=RATE:BURST` changes one at start, POST /__bench/limits while it runs.
 
 Control paths, neither delayed, throttled nor counted (the first two as benchmarks/server.py's):
   GET  /__bench/stats   requests by (account, action), repeated requests, throttled and
