@@ -378,10 +378,10 @@ def verdicts(measurement: dict) -> list[str]:
                  f"{req['repeated_requests']} repeated, {len(req['repeated_not_in_evidence'])} of them not in the evidence")
     if req.get("throttled_requests"):
         lines.append(f"{size} accounts: {req['throttled_requests']} requests throttled and retried "
-                     f"({describe(Counter({a: n for _, a, n in req['throttled']}))})")
+                     f"({describe(by_action(req['throttled']))})")
     if req.get("unrecorded_requests"):
         lines.append(f"{size} accounts: {req['unrecorded_requests']} requests the stand-in never recorded, answered with an error: "
-                     f"{describe(Counter({a: n for _, a, n in req['unrecorded']}))}; the verdicts are not comparable with moto's")
+                     f"{describe(by_action(req['unrecorded']))}; the verdicts are not comparable with moto's")
     mfa = measurement["runs"]["root-mfa"]
     if not mfa["killed_at_memory_cap"]:
         lines.append(f"{size} accounts, -k test_root_mfa: {mfa['requests']['per_account']} requests/account "
@@ -390,6 +390,14 @@ def verdicts(measurement: dict) -> list[str]:
         lines.append(f"{size} accounts: load average {run['load_average_before']} -> {run['load_average_after']}: "
                      "other work shared the CPUs, the times are pessimistic")
     return lines
+
+
+def by_action(rows: list) -> dict:
+    """[account, action, count] rows summed by action, most first."""
+    total: Counter = Counter()
+    for _, action, count in rows:
+        total[action] += count
+    return dict(total.most_common())
 
 
 def describe(counts: dict) -> str:
