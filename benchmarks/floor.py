@@ -11,14 +11,14 @@ Three of its costs belong to the stack, not to rootguard:
    (JUnit XML, pytest-html's self-contained page, Allure results);
 2. botocore sending N x R requests, with rootguard's client configuration, to a local
    endpoint that answers at once with a canned response;
-3. the benchmark's moto server answering N x R requests, at the CPU per request that
-   scale.py measured (benchmarks/results.json).
+3. the benchmark's server answering N x R requests, at the CPU per request that
+   scale.py measured (benchmarks/results.json names the server: the stand-in or moto).
 
 All three are CPU spent on the same cores. Even split perfectly over every core, with no
 waiting, a sweep cannot take less wall time than their sum divided by the cores. The floor
 leaves out everything rootguard itself does (judging, evidence files, results.json), so a
-real sweep is slower still. Without the moto server (AWS answering from elsewhere) the
-floor is the first two alone, which is printed too.
+real sweep is slower still. Without the server (AWS answering from elsewhere) the floor is
+the first two alone, which is printed too.
 """
 
 from __future__ import annotations
@@ -159,6 +159,8 @@ def counts_from(results: Path) -> dict:
         requests = run["requests"]
         return {
             "source": f"{results.name}, {largest['accounts']} accounts",
+            # Measurements from before scale.py could choose were all made against moto.
+            "server": largest.get("server", "moto"),
             "tests_per_account": round(run["outcomes"]["results"] / largest["accounts"]),
             "requests_per_account": requests["per_account"],
             "server_ms_per_request": round(requests["server_cpu_seconds"] / requests["total"] * 1000, 3),
@@ -173,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=REPO / "benchmarks" / "results.json", help="scale.py's results, for the counts below")
     parser.add_argument("--tests-per-account", type=int, help="verdicts per account (default: from --results)")
     parser.add_argument("--requests-per-account", type=float, help="AWS requests per account (default: from --results)")
-    parser.add_argument("--server-ms-per-request", type=float, help="moto server CPU per request (default: from --results)")
+    parser.add_argument("--server-ms-per-request", type=float, help="the benchmark server's CPU per request (default: from --results)")
     parser.add_argument("--botocore-requests", type=int, default=2000, help="requests timed per protocol (default %(default)s)")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "floor.json", help="where to write the figures")
     args = parser.parse_args(argv)
@@ -182,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
              "server_ms_per_request": args.server_ms_per_request}
     overridden = {key: value for key, value in given.items() if value is not None}
     if len(overridden) == len(given):
-        counts = {"source": "command line"}
+        counts = {"source": "command line", "server": "benchmark"}
     else:
         counts = counts_from(args.results)
         if overridden:
@@ -219,12 +221,12 @@ def main(argv: list[str] | None = None) -> int:
         ("pytest, the same tests, JUnit + HTML + Allure", reported["cpu_seconds"]),
         *((f"  botocore, {name}: {ms:.2f} ms per request", None) for name, ms in per_request.items()),
         (f"botocore, {n * requests:.0f} requests at {botocore_ms:.2f} ms", botocore_cpu),
-        (f"moto server, {n * requests:.0f} requests at {counts['server_ms_per_request']:.2f} ms", server_cpu),
+        (f"{counts['server']} server, {n * requests:.0f} requests at {counts['server_ms_per_request']:.2f} ms", server_cpu),
     ]
     print(f"{n} accounts x {tests} verdicts, {requests} requests per account ({counts['source']}), {cores} cores")
     for label, cpu in rows:
         print(f"  {label:<62}" + (f"{cpu:8.1f} CPU-s" if cpu is not None else ""))
-    print(f"floor: {figures['floor_wall_seconds']} s wall with the moto server on the same cores, "
+    print(f"floor: {figures['floor_wall_seconds']} s wall with the {counts['server']} server on the same cores, "
           f"{figures['floor_wall_seconds_without_server']} s without it")
     print(f"written to {args.output}")
     return 0

@@ -2,15 +2,20 @@
 
     python benchmarks/scale.py                       # 10, 100, 500 and 1000 accounts
     python benchmarks/scale.py --accounts 10,100 --latency-ms 50
+    python benchmarks/scale.py --server moto --accounts 10
 
-For each size N it starts benchmarks/server.py (a moto server in its own process, seeded with
-an N-account organization grown from the demo, adding --latency-ms to every request), then runs
-`pytest --profile <a live profile pointing at it> --report-dir <tmp>` as a user would, with fake
-credentials, twice: every control, and only root-mfa (`-k test_root_mfa`, to show that controls
-not selected cost no AWS calls). It measures the wall time of each pytest process, its peak
-RSS, the server's request counts by account and action, and compares them with the requests
-the verdicts rest on (every call recorded in the pack's evidence). Seeding is timed and
-printed, never counted. A table goes to stdout and everything to benchmarks/results.json.
+For each size N it starts the benchmark's AWS in its own process, serving an N-account
+organization grown from the demo and adding --latency-ms to every request:
+benchmarks/standin.py (default: moto's answers recorded once and replayed, with AWS-like
+throttling unless --throttle off) or benchmarks/server.py (--server moto: a moto server seeded
+with all N accounts). Then it runs `pytest --profile <a live profile pointing at it>
+--report-dir <tmp>` as a user would, with fake credentials: every control, every control on
+--workers xdist workers, and only root-mfa (`-k test_root_mfa`, to show that controls not
+selected cost no AWS calls). It measures the wall time of each pytest process, its peak RSS,
+the server's request counts by account and action and its CPU per request, and compares the
+requests with those the verdicts rest on (every call recorded in the pack's evidence). Seeding
+(or recording) is timed and printed, never counted. A table goes to stdout and everything to
+benchmarks/results.json.
 
 The targets these numbers are read against (issue 4): 1000 accounts x all controls under 60 s
 and 100 accounts under 10 s at 20 ms latency on a 2-core machine, under 1 GB at 1000 accounts,
@@ -53,14 +58,25 @@ def sizes(text: str) -> list[int]:
     return values
 
 
-class Server:
-    """benchmarks/server.py as a child process, from seeded and ready to stopped."""
+SERVERS = ("standin", "moto")
 
-    def __init__(self, accounts: int, latency_ms: float, log: Path, timeout: float):
+
+def server_command(kind: str, accounts: int, latency_ms: float, regions: list[str], throttle: bool, limits: list[str]) -> list[str]:
+    """The command that serves the benchmark's AWS: the stand-in (with its throttling) or the moto server."""
+    if kind == "moto":
+        return [sys.executable, str(REPO / "benchmarks" / "server.py"), "--accounts", str(accounts), "--latency-ms", str(latency_ms)]
+    return [sys.executable, str(REPO / "benchmarks" / "standin.py"), "--accounts", str(accounts), "--latency-ms", str(latency_ms),
+            "--regions", ",".join(regions), "--throttle", "on" if throttle else "off", *(f"--limit={limit}" for limit in limits)]
+
+
+class Server:
+    """The benchmark server (benchmarks/standin.py or server.py) as a child process, from ready to stopped."""
+
+    def __init__(self, command: list[str], log: Path, timeout: float):
         self.log = log
         self._log_handle = log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, str(REPO / "benchmarks" / "server.py"), "--accounts", str(accounts), "--latency-ms", str(latency_ms)],
+            command,
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=self._log_handle,
@@ -99,7 +115,7 @@ class Server:
 
 def write_profile(path: Path, endpoint: str, regions: list[str]) -> Path:
     path.write_text(
-        "description: rootguard scale benchmark, an organization behind a moto server\n"
+        "description: rootguard scale benchmark, an organization behind the benchmark's AWS\n"
         "backend: live\n"
         f"endpoint_url: {endpoint}\n"
         f"home_region: {regions[0]}\n"
@@ -253,6 +269,7 @@ def compare_requests(stats: dict, needed: dict[str, Counter], accounts: int) -> 
         r for r in stats["repeated"]
         if made[r["account"]][server_action(r["action"])] > needed.get(r["account"], Counter()).get(server_action(r["action"]), 0)
     ]
+    answered = made_total + stats.get("throttled_total", 0) + sum(count for _, _, count in stats.get("unrecorded", []))
     members = [sum(made[a].values()) for a in made if a != HUB_ACCOUNT_ID]
     member_needed = [sum(needed[a].values()) for a in needed if a != HUB_ACCOUNT_ID]
     return {
@@ -270,6 +287,12 @@ def compare_requests(stats: dict, needed: dict[str, Counter], accounts: int) -> 
         "hub_requests": sum(made.get(HUB_ACCOUNT_ID, Counter()).values()),
         "by_action_per_account": {k: round(v / accounts, 2) for k, v in sorted(by_action.items())},
         "server_cpu_seconds": stats["cpu_seconds"],
+        # CPU per request answered, throttled ones included: what the server costs the machine per call.
+        "server_cpu_ms_per_request": round(stats["cpu_seconds"] / answered * 1000, 3) if answered else None,
+        "throttled_requests": stats.get("throttled_total", 0),
+        "throttled": stats.get("throttled", []),
+        "unrecorded_requests": sum(count for _, _, count in stats.get("unrecorded", [])),
+        "unrecorded": stats.get("unrecorded", []),
         "server_max_rss_mb": stats["max_rss_mb"],
         "server_peak_threads": stats["peak_threads"],
         "server_threads_after": stats["threads"],
@@ -287,11 +310,14 @@ def outcome_counts(pack: Path) -> dict:
 def measure(size: int, args, scratch: Path) -> dict:
     where = scratch / f"n{size}"
     where.mkdir()
-    print(f"[{size} accounts] seeding the moto server ...", flush=True)
-    server = Server(size, args.latency_ms, where / "server.log", args.seed_timeout)
+    regions = args.regions.split(",")
+    preparing = "recording the demo organization for the stand-in" if args.server == "standin" else "seeding the moto server"
+    print(f"[{size} accounts] {preparing} ...", flush=True)
+    command = server_command(args.server, size, args.latency_ms, regions, args.throttle == "on", args.limit)
+    server = Server(command, where / "server.log", args.seed_timeout)
     try:
-        print(f"[{size} accounts] seeded in {server.ready['seed_seconds']} s ({server.ready['seed_requests']} requests, not measured)", flush=True)
-        regions = args.regions.split(",")
+        prepared = "recorded and ready" if args.server == "standin" else "seeded"
+        print(f"[{size} accounts] {prepared} in {server.ready['seed_seconds']} s ({server.ready['seed_requests']} requests, not measured)", flush=True)
         profile = write_profile(where / "benchmark.yaml", server.endpoint, regions)
         env = fake_aws_environment(where)
         runs = {}
@@ -306,7 +332,7 @@ def measure(size: int, args, scratch: Path) -> dict:
             run = run_pytest(profile, pack, extra + args.pytest_args, env, where / f"pytest-{label}.log", args.max_rss_mb)
             stats = server.call("stats")
             if run["killed_at_memory_cap"]:
-                run["requests"] = {"total": stats["total"], "server_cpu_seconds": stats["cpu_seconds"]}
+                run["requests"] = {"total": stats["total"], "server_cpu_seconds": stats["cpu_seconds"], "server_cpu_ms_per_request": None}
                 runs[label] = run
                 print(f"[{size} accounts] {label}: killed after {run['wall_seconds']} s at the {args.max_rss_mb} MB memory cap", flush=True)
                 continue
@@ -320,10 +346,13 @@ def measure(size: int, args, scratch: Path) -> dict:
             runs[label] = run
             print(f"[{size} accounts] {label}: {run['wall_seconds']} s, peak {run['peak_rss_mb']} MB, "
                   f"{run['requests']['per_account']} requests/account "
-                  f"({run['requests']['needed_per_account']} behind verdicts)", flush=True)
+                  f"({run['requests']['needed_per_account']} behind verdicts), "
+                  f"{run['requests']['throttled_requests']} throttled, server {run['requests']['server_cpu_ms_per_request']} ms CPU/request",
+                  flush=True)
             if args.keep:
                 shutil.copytree(pack, Path(args.keep) / f"n{size}-{label}", dirs_exist_ok=True)
-        return {"accounts": size, "seed_seconds": server.ready["seed_seconds"], "seed_requests": server.ready["seed_requests"], "runs": runs}
+        return {"accounts": size, "server": args.server, "seed_seconds": server.ready["seed_seconds"],
+                "seed_requests": server.ready["seed_requests"], "recording": server.ready.get("recording"), "runs": runs}
     finally:
         server.stop()
 
@@ -347,6 +376,12 @@ def verdicts(measurement: dict) -> list[str]:
     lines.append(f"{size} accounts: {req['total']} requests = {req['needed_total']} behind verdicts + "
                  f"{req['access_requests']} AssumeRole + {other} more ({describe(req['beyond_evidence'])}); "
                  f"{req['repeated_requests']} repeated, {len(req['repeated_not_in_evidence'])} of them not in the evidence")
+    if req.get("throttled_requests"):
+        lines.append(f"{size} accounts: {req['throttled_requests']} requests throttled and retried "
+                     f"({describe(by_action(req['throttled']))})")
+    if req.get("unrecorded_requests"):
+        lines.append(f"{size} accounts: {req['unrecorded_requests']} requests the stand-in never recorded, answered with an error: "
+                     f"{describe(by_action(req['unrecorded']))}; the verdicts are not comparable with moto's")
     mfa = measurement["runs"]["root-mfa"]
     if not mfa["killed_at_memory_cap"]:
         lines.append(f"{size} accounts, -k test_root_mfa: {mfa['requests']['per_account']} requests/account "
@@ -357,13 +392,21 @@ def verdicts(measurement: dict) -> list[str]:
     return lines
 
 
+def by_action(rows: list) -> dict:
+    """[account, action, count] rows summed by action, most first."""
+    total: Counter = Counter()
+    for _, action, count in rows:
+        total[action] += count
+    return dict(total.most_common())
+
+
 def describe(counts: dict) -> str:
     return ", ".join(f"{action} x{count}" for action, count in counts.items()) or "none"
 
 
 def table(measurements: list[dict]) -> list[str]:
     header = (f"{'N':>6} {'wall s':>8} {'peak MB':>8} {'req/acct':>9} {'needed':>7} {'s/acct':>7} "
-              f"{'prefetch s':>10} {'tests s':>8} {'finish s':>9} {'srv cpu s':>9} {'mfa-only req/acct':>17} "
+              f"{'prefetch s':>10} {'tests s':>8} {'finish s':>9} {'srv cpu s':>9} {'srv ms/req':>10} {'mfa-only req/acct':>17} "
               f"{'-n wall s':>9} {'-n MB':>6} {'-n req/acct':>11}")
     lines = [header, "-" * len(header)]
     for m in measurements:
@@ -384,7 +427,8 @@ def table(measurements: list[dict]) -> list[str]:
         lines.append(
             f"{m['accounts']:>6} {run['wall_seconds']:>8.1f} {run['peak_rss_mb']:>8.0f} {run['requests']['per_account']:>9.1f} "
             f"{run['requests']['needed_per_account']:>7.1f} {run['wall_seconds'] / m['accounts']:>7.3f} {prefetch:>10.1f} "
-            f"{tests:>8.1f} {finish:>9.1f} {run['requests']['server_cpu_seconds']:>9.1f} {mfa_requests:>17} {spread}"
+            f"{tests:>8.1f} {finish:>9.1f} {run['requests']['server_cpu_seconds']:>9.1f} "
+            f"{run['requests']['server_cpu_ms_per_request'] or 0:>10.3f} {mfa_requests:>17} {spread}"
         )
     return lines
 
@@ -406,13 +450,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/scale.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=sizes, default=list(DEFAULT_SIZES), help="account counts, comma-separated (default 10,100,500,1000)")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="delay the server adds to every request (default %(default)s)")
+    parser.add_argument("--server", choices=SERVERS, default="standin",
+                        help="the benchmark's AWS: standin (recorded answers, benchmarks/standin.py) or moto (benchmarks/server.py) (default %(default)s)")
+    parser.add_argument("--throttle", choices=("on", "off"), default="on",
+                        help="the stand-in's AWS-like throttling per API family (default %(default)s; moto never throttles)")
+    parser.add_argument("--limit", action="append", default=[], metavar="FAMILY=RATE:BURST",
+                        help="change one of the stand-in's throttling limits (see benchmarks/standin.py)")
     parser.add_argument("--regions", default="us-east-1,eu-west-1", help="the profile's regions, home first (default %(default)s)")
     parser.add_argument("--fetch-workers", type=int, help="pass --fetch-workers N to the suite (default: the suite's own)")
     parser.add_argument("--workers", type=int, default=2, help="also run every control with pytest -n WORKERS (default %(default)s; 0: no such run)")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results.json", help="results file (default %(default)s)")
     parser.add_argument("--keep", metavar="DIR", help="copy each run's evidence pack here")
     parser.add_argument("--max-rss-mb", type=int, default=12000, help="kill a pytest run whose memory passes this (default %(default)s)")
-    parser.add_argument("--seed-timeout", type=float, default=3600, help="seconds to wait for the server to seed (default %(default)s)")
+    parser.add_argument("--seed-timeout", type=float, default=3600, help="seconds to wait for the server to seed or record (default %(default)s)")
     parser.add_argument("pytest_args", nargs="*", help="more pytest arguments, after --")
     args = parser.parse_args(argv)
 
@@ -422,6 +472,9 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
         "latency_ms": args.latency_ms,
+        "server": args.server,
+        "throttle": args.throttle == "on" and args.server == "standin",
+        "limits": args.limit,
         "regions": args.regions.split(","),
         "fetch_workers": args.fetch_workers,
         "xdist_workers": args.workers,
@@ -440,7 +493,9 @@ def main(argv: list[str] | None = None) -> int:
     report["complete"] = True
     args.output.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print()
-    print(f"rootguard scale benchmark: {args.latency_ms:g} ms per request, regions {args.regions}, {os.cpu_count()} CPUs")
+    throttling = "throttling on" if report["throttle"] else "no throttling"
+    print(f"rootguard scale benchmark: {args.server} server, {args.latency_ms:g} ms per request, {throttling}, "
+          f"regions {args.regions}, {os.cpu_count()} CPUs")
     for line in table(measurements):
         print(line)
     print()

@@ -36,10 +36,9 @@ from benchmarks import population  # noqa: E402
 CONTROL_PREFIX = "/__bench/"
 
 
-def _credential_scope(environ: dict) -> tuple[str, str, str]:
+def credential_scope(authorization: str) -> tuple[str, str, str]:
     """(access key id, region, signing name) from a SigV4 Authorization header."""
-    header = environ.get("HTTP_AUTHORIZATION", "")
-    _, _, rest = header.partition("Credential=")
+    _, _, rest = authorization.partition("Credential=")
     parts = rest.split(",", 1)[0].split("/")
     if len(parts) < 4:
         return "", "", ""
@@ -98,7 +97,7 @@ class Meter:
         environ["wsgi.input"] = io.BytesIO(body)
         if self.delay:
             time.sleep(self.delay)
-        access_key, region, signing_name = _credential_scope(environ)
+        access_key, region, signing_name = credential_scope(environ.get("HTTP_AUTHORIZATION", ""))
         account = self.account_of(access_key)
         action = self.operation(environ, body, signing_name)
         # The same request twice (same account, action, target and body) is a repeated call.
@@ -226,7 +225,12 @@ def keep_alive_handler():
     return KeepAliveHandler
 
 
-def serve(accounts: int, latency_ms: float, host: str, port: int) -> None:
+def start(accounts: int, latency_ms: float, host: str, port: int, wrap=None):
+    """Start the counting moto server in a thread and seed it; return (server, meter, ready line).
+
+    `wrap`, given moto's WSGI application, returns the application the meter hands requests to
+    (benchmarks/standin.py records through it).
+    """
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from werkzeug.serving import make_server
 
@@ -236,7 +240,8 @@ def serve(accounts: int, latency_ms: float, host: str, port: int) -> None:
     # Patch before the first request: moto builds a service's routes when it first serves it.
     motoext.install()
     speed_up_moto()
-    meter = Meter(DomainDispatcherApplication(create_backend_app), latency_ms / 1000)
+    app = DomainDispatcherApplication(create_backend_app)
+    meter = Meter(wrap(app) if wrap else app, latency_ms / 1000)
     server = make_server(host, port, meter, threaded=True, request_handler=keep_alive_handler())
     # Each request gets a thread; the default backlog of 5 would refuse connections under a burst.
     server.socket.listen(1024)
@@ -253,6 +258,11 @@ def serve(accounts: int, latency_ms: float, host: str, port: int) -> None:
     meter.reset()
     meter.delay = meter.latency
     ready = {"endpoint": endpoint, "accounts": len(scenario.accounts), "seed_seconds": round(seed_seconds, 2), "seed_requests": seed_requests}
+    return server, meter, ready
+
+
+def serve(accounts: int, latency_ms: float, host: str, port: int) -> None:
+    server, _, ready = start(accounts, latency_ms, host, port)
     print(json.dumps(ready), flush=True)
 
     stop = threading.Event()
