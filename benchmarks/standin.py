@@ -19,9 +19,10 @@ name and e-mail turned into its own: ARNs, bucket names and the credential repor
 ChildId, ...) is read the same way. AssumeRole hands out an access key id that carries the
 member's id (ASIA + 12 digits + STND), by which later requests are attributed to it, as
 server.py attributes them by moto's keys. Organizations listings of accounts (ListAccounts,
-ListAccountsForParent, ListChildren of accounts) are made for all N accounts, in
-population.py's order with its ids, names, e-mails, OUs and statuses, 20 to a page (the
-largest page AWS gives), with page tokens of the stand-in's own. A recorded request asked
+ListAccountsForParent, ListChildren of accounts, and the accounts among ListTargetsForPolicy's
+targets) are made for all N accounts, in population.py's order with its ids, names, e-mails,
+OUs and statuses, 20 to a page (the largest page AWS gives), with page tokens of the
+stand-in's own. A recorded request asked
 again is answered as it was recorded, in order (GenerateCredentialReport: STARTED, then
 COMPLETE), then with its last answer, in later runs too (POST /__bench/reset zeroes the counts,
 not what the accounts hold). A request the sweep did not make while recording is
@@ -121,7 +122,7 @@ CONTROL_PREFIX = "/__bench/"
 FORM = "application/x-www-form-urlencoded"
 # AWS gives at most 20 accounts a page (MaxResults of ListAccounts, ListAccountsForParent and ListChildren).
 ORGANIZATIONS_PAGE = 20
-ACCOUNT_LISTINGS = {"ListAccounts", "ListAccountsForParent", "ListChildren"}
+ACCOUNT_LISTINGS = {"ListAccounts", "ListAccountsForParent", "ListChildren", "ListTargetsForPolicy"}
 # The flags of a sweep that only needs results.json: the recording is about requests, not reports.
 RECORDING_ARGS = ("-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--export", "none", "-p", "no:html", "-p", "no:allure_pytest")
 ACCOUNT_ID = re.compile(rb"(?<![0-9])[0-9]{12}(?![0-9])")
@@ -422,6 +423,7 @@ class Replay:
         """Every account's ListAccounts entry and parent, for all N accounts, from the recorded hub's listings."""
         entries: dict[str, str] = {}
         parent: dict[str, str] = {}
+        recorded_targets: dict[str, list[dict]] = {}
         self.account_headers = b"Content-Type: application/x-amz-json-1.1\r\n"
         for call in calls:
             operation = call["operation"].partition(":")[2]
@@ -436,6 +438,8 @@ class Replay:
                         parent[account["Id"]] = json.loads(call["body"])["ParentId"]
             elif operation == "ListParents" and answer.get("Parents"):
                 parent.setdefault(json.loads(call["body"])["ChildId"], answer["Parents"][0]["Id"])
+            elif operation == "ListTargetsForPolicy":
+                recorded_targets.setdefault(json.loads(call["body"])["PolicyId"], []).extend(answer.get("Targets", []))
         organization = self.organization
         self.entries: list[str] = []
         self.children: dict[str, list[int]] = {}  # a parent's accounts, by their place in entries
@@ -452,6 +456,23 @@ class Replay:
             self.children.setdefault(parent.get(twin, ""), []).append(len(self.entries))
             self.entries.append(text.decode())
         self.everyone = list(range(len(self.entries)))
+        # Where each policy is attached, for all N accounts: a recorded account among its targets
+        # stands for every account that answers as it; roots and OUs are kept as recorded.
+        answering_as: dict[str, list[str]] = {}
+        for account in organization.ids:
+            answering_as.setdefault(organization.twin[account], []).append(account)
+        self.targets: dict[str, list[str]] = {}
+        for policy_id, targets in recorded_targets.items():
+            listed = self.targets.setdefault(policy_id, [])
+            for target in targets:
+                if target.get("Type") != "ACCOUNT":
+                    listed.append(json.dumps(target))
+                    continue
+                for account in answering_as.get(target["TargetId"], []):
+                    text = json.dumps(target).encode()
+                    for recorded, own in organization.swaps[account]:
+                        text = text.replace(recorded, own)
+                    listed.append(text.decode())
 
     def listing(self, operation: str, body: bytes) -> bytes | None:
         """An Organizations listing of accounts for all N accounts, one page of it; None if not one."""
@@ -460,6 +481,8 @@ class Replay:
         request = json.loads(body or b"{}")
         if operation == "ListChildren" and request.get("ChildType") != "ACCOUNT":
             return None
+        if operation == "ListTargetsForPolicy":
+            return self._page("Targets", self.targets.get(request.get("PolicyId"), []), request) if request.get("PolicyId") in self.targets else None
         chosen = self.everyone if operation == "ListAccounts" else self.children.get(request.get("ParentId"), [])
         start = int(request.get("NextToken", "standin-0").rpartition("-")[2])
         size = min(int(request.get("MaxResults") or ORGANIZATIONS_PAGE), ORGANIZATIONS_PAGE)
@@ -470,6 +493,16 @@ class Replay:
         else:
             text = '{"Accounts": [' + ", ".join(self.entries[i] for i in page) + "]"
         if start + size < len(chosen):
+            text += f', "NextToken": "standin-{start + size}"'
+        return (text + "}").encode()
+
+    @staticmethod
+    def _page(key: str, items: list[str], request: dict) -> bytes:
+        """One page of a listing of JSON items, 20 at most, with the stand-in's page token."""
+        start = int(request.get("NextToken", "standin-0").rpartition("-")[2])
+        size = min(int(request.get("MaxResults") or ORGANIZATIONS_PAGE), ORGANIZATIONS_PAGE)
+        text = f'{{"{key}": [' + ", ".join(items[start:start + size]) + "]"
+        if start + size < len(items):
             text += f', "NextToken": "standin-{start + size}"'
         return (text + "}").encode()
 
