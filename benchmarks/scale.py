@@ -41,9 +41,14 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from benchmarks import floor  # noqa: E402
+
 HUB_ACCOUNT_ID = "123456789012"
 DEFAULT_SIZES = (10, 100, 500, 1000)
 TARGETS = {"wall_seconds": {1000: 60, 100: 10}, "peak_mb": {1000: 1024}}
+FLOOR_RATIO = 1.5  # the suite's CPU per account against the stack's, in the same run
 # Calls that reach accounts rather than read facts: made once per run or once per account.
 ACCESS_ACTIONS = {"sts:AssumeRole"}
 
@@ -351,10 +356,34 @@ def measure(size: int, args, scratch: Path) -> dict:
                   flush=True)
             if args.keep:
                 shutil.copytree(pack, Path(args.keep) / f"n{size}-{label}", dirs_exist_ok=True)
-        return {"accounts": size, "server": args.server, "seed_seconds": server.ready["seed_seconds"],
-                "seed_requests": server.ready["seed_requests"], "recording": server.ready.get("recording"), "runs": runs}
+        measured = {"accounts": size, "server": args.server, "seed_seconds": server.ready["seed_seconds"],
+                    "seed_requests": server.ready["seed_requests"], "recording": server.ready.get("recording"), "runs": runs}
     finally:
         server.stop()
+    if args.floor == "on" and not runs["all"]["killed_at_memory_cap"]:
+        measured["floor"] = stack_floor(size, runs["all"], where)
+        print(f"[{size} accounts] floor: {measured['floor']['cpu_ms_per_account']} ms CPU per account "
+              f"(pytest with its reports {measured['floor']['pytest_ms_per_account']}, botocore {measured['floor']['botocore_ms_per_account']})",
+              flush=True)
+    return measured
+
+
+def stack_floor(size: int, run: dict, where: Path) -> dict:
+    """What pytest with its three reports and botocore's requests cost for this sweep's tests and requests (floor.py), per account."""
+    tests_per_account = max(1, round(run["outcomes"]["results"] / size))
+    scratch = where / "floor"
+    scratch.mkdir()
+    reported = floor.pytest_cpu(size, tests_per_account, scratch, reports=True)
+    per_request = floor.botocore_cpu_ms(1000)
+    botocore_ms = min(per_request.values()) * run["requests"]["per_account"]
+    pytest_ms = reported["cpu_seconds"] / size * 1000
+    return {
+        "tests_per_account": tests_per_account,
+        "pytest_ms_per_account": round(pytest_ms, 1),
+        "botocore_ms_per_request": per_request,
+        "botocore_ms_per_account": round(botocore_ms, 1),
+        "cpu_ms_per_account": round(pytest_ms + botocore_ms, 1),
+    }
 
 
 def verdicts(measurement: dict) -> list[str]:
@@ -371,6 +400,12 @@ def verdicts(measurement: dict) -> list[str]:
         limit = TARGETS["peak_mb"][size]
         met = "met" if run["peak_rss_mb"] < limit else "NOT met"
         lines.append(f"{size} accounts: peak {run['peak_rss_mb']} MB, target < {limit} MB: {met}")
+    stack = (measurement.get("floor") or {}).get("cpu_ms_per_account")
+    if stack:
+        cpu = run["cpu_seconds"] / size * 1000
+        met = "met" if cpu <= FLOOR_RATIO * stack else "NOT met"
+        lines.append(f"{size} accounts: {cpu:.0f} ms CPU per account, {cpu / stack:.2f} x the floor measured beside it "
+                     f"({stack} ms: pytest with its reports, botocore), target <= {FLOOR_RATIO} x: {met}")
     req = run["requests"]
     other = req["total"] - req["needed_total"] - req["access_requests"]
     lines.append(f"{size} accounts: {req['total']} requests = {req['needed_total']} behind verdicts + "
@@ -407,7 +442,7 @@ def describe(counts: dict) -> str:
 def table(measurements: list[dict]) -> list[str]:
     header = (f"{'N':>6} {'wall s':>8} {'peak MB':>8} {'req/acct':>9} {'needed':>7} {'s/acct':>7} "
               f"{'prefetch s':>10} {'tests s':>8} {'finish s':>9} {'srv cpu s':>9} {'srv ms/req':>10} {'mfa-only req/acct':>17} "
-              f"{'-n wall s':>9} {'-n MB':>6} {'-n req/acct':>11}")
+              f"{'-n wall s':>9} {'-n MB':>6} {'-n req/acct':>11} {'cpu ms/acct':>11} {'floor ms':>8} {'x floor':>7} {'-n cpu ms/acct':>14}")
     lines = [header, "-" * len(header)]
     for m in measurements:
         run, mfa = m["runs"]["all"], m["runs"]["root-mfa"]
@@ -424,6 +459,11 @@ def table(measurements: list[dict]) -> list[str]:
             spread = f"{'-':>9} {'-':>6} {'-':>11}"
         else:  # every process of the run: the controller and its workers
             spread = f"{xdist['wall_seconds']:>9.1f} {xdist['peak_rss_mb_all_processes']:>6.0f} {xdist['requests']['per_account']:>11.1f}"
+        # CPU of the pytest process (and, with -n, of its workers), per account, beside the stack's floor measured in the same run.
+        cpu = run["cpu_seconds"] / m["accounts"] * 1000
+        stack = (m.get("floor") or {}).get("cpu_ms_per_account")
+        xdist_cpu = f"{xdist['cpu_seconds'] / m['accounts'] * 1000:>14.0f}" if xdist and not xdist["killed_at_memory_cap"] else f"{'-':>14}"
+        spread += f" {cpu:>11.0f} {stack or 0:>8.0f} {(cpu / stack if stack else 0):>7.2f} {xdist_cpu}"
         lines.append(
             f"{m['accounts']:>6} {run['wall_seconds']:>8.1f} {run['peak_rss_mb']:>8.0f} {run['requests']['per_account']:>9.1f} "
             f"{run['requests']['needed_per_account']:>7.1f} {run['wall_seconds'] / m['accounts']:>7.3f} {prefetch:>10.1f} "
@@ -461,6 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="also run every control with pytest -n WORKERS (default %(default)s; 0: no such run)")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results.json", help="results file (default %(default)s)")
     parser.add_argument("--keep", metavar="DIR", help="copy each run's evidence pack here")
+    parser.add_argument("--floor", choices=("on", "off"), default="on",
+                        help="also measure, per size, what pytest with its reports and botocore cost for the same tests and requests (default on)")
     parser.add_argument("--max-rss-mb", type=int, default=12000, help="kill a pytest run whose memory passes this (default %(default)s)")
     parser.add_argument("--seed-timeout", type=float, default=3600, help="seconds to wait for the server to seed or record (default %(default)s)")
     parser.add_argument("pytest_args", nargs="*", help="more pytest arguments, after --")
