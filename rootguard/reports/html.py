@@ -8,7 +8,6 @@ the accounts-by-controls matrix and the framework matrix above the table.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections import Counter
 from html import escape
@@ -159,12 +158,14 @@ CATEGORIES = {
     "failed": "Failed", "passed": "Passed", "skipped": "Skipped", "waived": "Waived", "xfailed": "Expected failures",
     "xpassed": "Unexpected passes", "error": "Errors", "rerun": "Reruns",
 }
-FILTERS = re.compile(r'<div class="filters">.*?</div>', re.DOTALL)
-RUN_COUNT = re.compile(r'<p class="run-count">\d+ tests? took (.*?)</p>')
-DATA = re.compile(r'data-jsonblob="([^"]*)"')
-# The page's data is JSON escaped by Jinja (markupsafe): these five, &amp; undone last. Undone
-# by hand, as html.unescape takes a quarter of a second on a hundred accounts' page.
-ESCAPES = (("&#34;", '"'), ("&#39;", "'"), ("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+FILTERS = re.compile(rb'<div class="filters">.*?</div>', re.DOTALL)
+RUN_COUNT = re.compile(rb'<p class="run-count">\d+ tests? took (.*?)</p>')
+DATA = b'data-jsonblob="'
+# The page's rows, in its data: JSON that Jinja escaped, so each of JSON's own quotes is
+# &#34;, and a quote inside a string (a log that quotes this same text) is \&#34;, which
+# the look-behind leaves out. The rows come after the environment, under "tests".
+TESTS = b"&#34;tests&#34;: {"
+RESULT = re.compile(rb'(?<!\\)&#34;result&#34;: &#34;(\w+)&#34;')
 
 
 @functools.lru_cache(maxsize=None)
@@ -177,30 +178,34 @@ def relabelling_supported() -> bool:
 
 
 def relabel_page(path: Path) -> None:
-    """The page's counters recounted from its own rows, and a "waived" filter beside pytest's."""
-    page = path.read_text(encoding="utf-8")
-    data = DATA.search(page)
-    if data is None or page.count(FILTERS_SCRIPT) != 1 or not FILTERS.search(page):
-        return
-    blob = data.group(1)
-    for escaped, character in ESCAPES:
-        blob = blob.replace(escaped, character)
-    try:
-        tests = json.loads(blob)["tests"]
-        tally = Counter(entry["result"].lower() for entries in tests.values() for entry in entries)
-    except (ValueError, KeyError, TypeError, AttributeError):
+    """The page's counters recounted from its own rows, and a "waived" filter beside pytest's.
+
+    A thousand accounts make a page of some 60 MB, nearly all of it the rows' data: it is read
+    once, as bytes, searched in place and written back around the two small parts that change
+    (the summary above it, the script below it), so the run's memory does not grow with it.
+    """
+    page = path.read_bytes()
+    data = page.find(DATA)
+    data_end = page.find(b'"', data + len(DATA)) if data >= 0 else -1
+    rows = page.find(TESTS, data, data_end) if data_end >= 0 else -1
+    script = page.find(FILTERS_SCRIPT.encode(), data_end) if data_end >= 0 else -1
+    if rows < 0 or script < 0 or FILTERS.search(page, 0, data) is None:
         return  # not the page this was written for: left as pytest-html made it
+    tally = Counter(match.group(1).decode().lower() for match in RESULT.finditer(page, rows, data_end))
     categories = {**CATEGORIES, **{extra: extra.capitalize() for extra in tally if extra not in CATEGORIES}}
     filters = "".join(
         f'<input checked="true" class="filter" name="filter_checkbox" type="checkbox" data-test-result="{key}"'
         f'{" disabled" if not tally[key] else ""}><span class="{key}">{tally[key]} {label}{"," if index < len(categories) - 1 else ""}</span>'
         for index, (key, label) in enumerate(categories.items())
-    )
+    ).encode()
     total = sum(tally.values())
-    page = FILTERS.sub(lambda _: f'<div class="filters">{filters}</div>', page, count=1)
-    page = RUN_COUNT.sub(lambda m: f'<p class="run-count">{total} {"test" if total == 1 else "tests"} took {m.group(1)}</p>', page, count=1)
-    page = page.replace(FILTERS_SCRIPT, FILTERS_SCRIPT + "\n    'waived',", 1)
-    path.write_text(page, encoding="utf-8")
+    head = FILTERS.sub(lambda _: b'<div class="filters">' + filters + b"</div>", page[:data], count=1)
+    head = RUN_COUNT.sub(lambda m: f'<p class="run-count">{total} {"test" if total == 1 else "tests"} took '.encode() + m.group(1) + b"</p>", head, count=1)
+    tail = page[script:].replace(FILTERS_SCRIPT.encode(), FILTERS_SCRIPT.encode() + b"\n    'waived',", 1)
+    with path.open("wb") as out:
+        out.write(head)
+        out.write(memoryview(page)[data:script])
+        out.write(tail)
 
 
 def account_matrix_html(accounts, verdicts) -> str:
