@@ -484,17 +484,9 @@ class Replay:
         if operation == "ListTargetsForPolicy":
             return self._page("Targets", self.targets.get(request.get("PolicyId"), []), request) if request.get("PolicyId") in self.targets else None
         chosen = self.everyone if operation == "ListAccounts" else self.children.get(request.get("ParentId"), [])
-        start = int(request.get("NextToken", "standin-0").rpartition("-")[2])
-        size = min(int(request.get("MaxResults") or ORGANIZATIONS_PAGE), ORGANIZATIONS_PAGE)
-        page = chosen[start:start + size]
         if operation == "ListChildren":
-            items = ", ".join(f'{{"Id": "{self.organization.ids[i]}", "Type": "ACCOUNT"}}' for i in page)
-            text = f'{{"Children": [{items}]'
-        else:
-            text = '{"Accounts": [' + ", ".join(self.entries[i] for i in page) + "]"
-        if start + size < len(chosen):
-            text += f', "NextToken": "standin-{start + size}"'
-        return (text + "}").encode()
+            return self._page("Children", [f'{{"Id": "{self.organization.ids[i]}", "Type": "ACCOUNT"}}' for i in chosen], request)
+        return self._page("Accounts", [self.entries[i] for i in chosen], request)
 
     @staticmethod
     def _page(key: str, items: list[str], request: dict) -> bytes:
