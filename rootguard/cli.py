@@ -1,9 +1,10 @@
-"""The `rootguard` command: sweep (`rootguard run`), then work with evidence packs (verify, sign, merge, export, report).
+"""The `rootguard` command: sweep (`rootguard run`), then work with evidence packs (verify, sign, merge, export, report, publish).
 
 `rootguard run --profile NAME` judges accounts, as `pytest --profile NAME` does; the rest is for what comes after:
 `rootguard verify PACK` recomputes every hash of a pack against its manifest and checks its sign-offs,
-`rootguard signoff PACK` adds a reviewer's signed sign-off and
-`rootguard report PACK` builds the pack's Allure HTML report.
+`rootguard signoff PACK` adds a reviewer's signed sign-off,
+`rootguard report PACK` builds the pack's Allure HTML report and
+`rootguard publish PACK s3://BUCKET/PREFIX` puts a verified pack into an S3 bucket with Object Lock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from rootguard import __version__
 from rootguard.reports.allure import allure_cli
 from rootguard.reports.allure_html import build_html
-from rootguard.evidence.pack import MANIFEST, SIGNATURE, SIGNOFFS, PackError, verify, write_manifest
+from rootguard.evidence.pack import MANIFEST, SIGNATURE, SIGNOFFS, PackError, read_manifest, verify, write_manifest
 from rootguard.evidence.signoff import reviewer_option, statement_option
 from rootguard.reports.exports import export_names, export_option
 
@@ -243,6 +244,51 @@ def command_merge(args) -> int:
     return 0 if document["complete"] else 2
 
 
+def command_publish(args) -> int:
+    import datetime as dt
+
+    from rootguard.evidence.publish import (
+        READ_BACK_DIFFERS, USAGE, PublishError, Publisher, files_to_publish, pack_refusal, retention_asked, s3_client,
+    )
+
+    pack = Path(args.pack)
+    code = missing_path("publish", pack, True, "give the evidence pack's folder (reports/<profile>/<UTC time>/)")
+    if args.key and not code:
+        code = missing_path("publish", Path(args.key), False, "give the run signer's public key (the .pub.pem from `rootguard keygen`)")
+    if code:
+        return code
+    try:
+        retention = retention_asked(args.no_lock, args.retain_days, args.retain_until, args.mode, dt.datetime.now(dt.timezone.utc))
+    except PublishError as exc:
+        print(f"rootguard publish: {exc}", file=sys.stderr)
+        return exc.exit_code
+    refusal = pack_refusal(pack, Path(args.key) if args.key else None)
+    if refusal:
+        # What goes into the bucket is kept for years and cannot be taken back: only a pack as its run wrote it.
+        print(f"rootguard publish: {pack}: {refusal}; nothing uploaded", file=sys.stderr)
+        return 1
+    files = files_to_publish(pack, read_manifest(pack))
+    try:
+        publisher = Publisher(s3_client(args.aws_profile, args.region, args.endpoint_url), args.destination, pack, retention)
+        if retention is not None and not publisher.object_lock_enabled():
+            print(f"rootguard publish: bucket {args.destination.bucket} does not have Object Lock enabled, so the pack could be "
+                  "deleted or written over there; publish to a bucket created with Object Lock, or give --no-lock to upload "
+                  "without it; nothing uploaded", file=sys.stderr)
+            return USAGE
+        published = publisher.publish(files)
+    except PublishError as exc:
+        print(f"rootguard publish: {exc}", file=sys.stderr)
+        return exc.exit_code
+    for problem in published.problems:
+        print(f"rootguard publish: {problem}", file=sys.stderr)
+    if published.problems:
+        return READ_BACK_DIFFERS
+    lock = f"locked {published.retention}" if published.retention else "not locked (--no-lock)"
+    print(f"rootguard publish: {pack}: {published.objects} objects in {published.folder}, each read back with the "
+          f"manifest's SHA-256; {lock}")
+    return 0
+
+
 def command_run(pytest_args: list[str]) -> int:
     """Sweep: pytest with rootguard's controls and these arguments (the plugin supplies the controls)."""
     import pytest
@@ -259,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["run"] and argv[1:2] not in (["-h"], ["--help"]):
         # Everything after `run` is pytest's, so argparse does not see it.
         return command_run(argv[1:])
+    # Imported past `run`: a sweep never loads the code that writes to AWS.
+    from rootguard.evidence.publish import DEFAULT_RETAIN_DAYS, MODES, destination_option, retain_days_option, retain_until_option
+
     parser = argparse.ArgumentParser(prog="rootguard", description=HOW_TO_SWEEP, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"rootguard {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -310,6 +359,24 @@ def main(argv: list[str] | None = None) -> int:
     merge.add_argument("packs", nargs="+")
     merge.add_argument("--output", "-o", required=True, help="the new pack's folder (must be empty or missing)")
     merge.set_defaults(handler=command_merge)
+    publish = commands.add_parser(
+        "publish", help="upload a verified pack to an S3 bucket with Object Lock, then read it back against the manifest",
+    )
+    publish.add_argument("pack")
+    publish.add_argument("destination", type=destination_option, metavar="s3://BUCKET/PREFIX",
+                         help="the evidence bucket and the prefix the pack's folder goes under")
+    publish.add_argument("--retain-days", type=retain_days_option, metavar="N",
+                         help=f"lock every object for N days from now (default: {DEFAULT_RETAIN_DAYS})")
+    publish.add_argument("--retain-until", type=retain_until_option, metavar="YYYY-MM-DD",
+                         help="lock every object until the start of this day, UTC")
+    publish.add_argument("--mode", type=str.lower, choices=MODES,
+                         help="the Object Lock mode (default: governance; compliance cannot be shortened or removed by anyone, root included)")
+    publish.add_argument("--no-lock", action="store_true", help="upload to a bucket without Object Lock: no retention at all")
+    publish.add_argument("--aws-profile", metavar="NAME", help="the named AWS profile to publish with (default: the standard boto3 chain)")
+    publish.add_argument("--region", metavar="R", help="the bucket's region (default: the profile's or the environment's)")
+    publish.add_argument("--endpoint-url", metavar="URL", help="send the S3 calls here instead of AWS (a moto server, LocalStack)")
+    publish.add_argument("--key", metavar="PUBLIC.pem", help="also check manifest.sig against this Ed25519 public key first")
+    publish.set_defaults(handler=command_publish)
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
