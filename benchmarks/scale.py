@@ -463,7 +463,8 @@ def table(measurements: list[dict]) -> list[str]:
         cpu = run["cpu_seconds"] / m["accounts"] * 1000
         stack = (m.get("floor") or {}).get("cpu_ms_per_account")
         xdist_cpu = f"{xdist['cpu_seconds'] / m['accounts'] * 1000:>14.0f}" if xdist and not xdist["killed_at_memory_cap"] else f"{'-':>14}"
-        spread += f" {cpu:>11.0f} {stack or 0:>8.0f} {(cpu / stack if stack else 0):>7.2f} {xdist_cpu}"
+        against = f"{stack:>8.0f} {cpu / stack:>7.2f}" if stack else f"{'-':>8} {'-':>7}"
+        spread += f" {cpu:>11.0f} {against} {xdist_cpu}"
         lines.append(
             f"{m['accounts']:>6} {run['wall_seconds']:>8.1f} {run['peak_rss_mb']:>8.0f} {run['requests']['per_account']:>9.1f} "
             f"{run['requests']['needed_per_account']:>7.1f} {run['wall_seconds'] / m['accounts']:>7.3f} {prefetch:>10.1f} "
