@@ -175,6 +175,15 @@ def test_account_option_and_an_unreachable_member_are_said_so(pytester, monkeypa
     assert "1 could not be reached" in statement and "3 were left out with --account" in statement
 
 
+def sweep_organization(pytester, organization_extra: str = ""):
+    """root-mfa over the seeded organization, enumerated through the hub (with more `organization:` keys)."""
+    (pytester.path / "scenario.yaml").write_text(SCENARIO)
+    profile = pytester.path / "org.yaml"
+    profile.write_text(f"backend: moto\nscenario: {pytester.path / 'scenario.yaml'}\nhome_region: us-east-1\nregions: [us-east-1]\n"
+                       "organization:\n  role_name: OrganizationAccountAccessRole\n" + organization_extra)
+    return pytester.runpytest(SUITE, "--profile", str(profile), "--report-dir", str(pytester.path / "pack"), "-k", "root_mfa")
+
+
 @pytest.mark.parametrize("listing", ["ListAccounts", "ListOrganizationalUnitsForParent"])
 def test_a_listing_that_fails_stops_the_run_in_one_line(pytester, monkeypatch, listing):
     real = BaseClient._make_api_call
@@ -187,11 +196,7 @@ def test_a_listing_that_fails_stops_the_run_in_one_line(pytester, monkeypatch, l
         return real(self, operation, params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", refuse)
-    (pytester.path / "scenario.yaml").write_text(SCENARIO)
-    profile = pytester.path / "org.yaml"
-    profile.write_text(f"backend: moto\nscenario: {pytester.path / 'scenario.yaml'}\nhome_region: us-east-1\nregions: [us-east-1]\n"
-                       "organization:\n  role_name: OrganizationAccountAccessRole\n")
-    result = pytester.runpytest(SUITE, "--profile", str(profile), "--report-dir", str(pytester.path / "pack"), "-k", "root_mfa")
+    result = sweep_organization(pytester)
     assert result.ret == 6
     line = [text for text in result.outlines + result.errlines if "could not list the organization's accounts" in text]
     assert line and f"organizations:{listing}" in line[0] and "AccessDenied" in line[0]
@@ -219,10 +224,6 @@ def test_a_listed_account_without_an_id_stops_the_run_rather_than_leaving_it_out
         return response
 
     monkeypatch.setattr(BaseClient, "_make_api_call", shapeless)
-    (pytester.path / "scenario.yaml").write_text(SCENARIO)
-    profile = pytester.path / "org.yaml"
-    profile.write_text(f"backend: moto\nscenario: {pytester.path / 'scenario.yaml'}\nhome_region: us-east-1\nregions: [us-east-1]\n"
-                       "organization:\n  role_name: OrganizationAccountAccessRole\n  include_ous: [Production]\n")
-    result = pytester.runpytest(SUITE, "--profile", str(profile), "--report-dir", str(pytester.path / "pack"), "-k", "root_mfa")
+    result = sweep_organization(pytester, "  include_ous: [Production]\n")
     assert result.ret == 6
     assert any("ListAccountsForParent returned an account without Id" in line for line in result.outlines + result.errlines)

@@ -128,8 +128,8 @@ def organization_accounts(connector: Connector, hub) -> tuple[list[Account], lis
     if org is None:
         raise AccountsError(f"{where}: the hub's account {hub_account} is in no AWS Organization (organizations:DescribeOrganization answered AWSOrganizationsNotInUseException)")
     listing = _read(hub, where, "organizations.accounts")
-    tree = _organization_tree(hub, where)
-    allowed = tree.accounts_under(scope.include_ous, where) if scope.include_ous else None
+    tree = _read(hub, where, "organizations.tree")  # the roots and OUs, walked once
+    allowed = _accounts_under(tree, scope.include_ous, where) if scope.include_ous else None
     result, members = [], []
     for entry in listing:
         account_id, state = entry.get("Id"), entry.get("State") or entry.get("Status")
@@ -159,7 +159,7 @@ def organization_accounts(connector: Connector, hub) -> tuple[list[Account], lis
         )
     if not result:
         raise AccountsError(f"{where}: no ACTIVE account matches include_ous / exclude_accounts")
-    return result, members, tree.listings
+    return result, members, list(tree.listings)
 
 def _read(hub, where: str, name: str, **params):
     """A listing through the hub's store; one that fails stops the run (exit 6), as the accounts are unknown."""
@@ -169,65 +169,16 @@ def _read(hub, where: str, name: str, **params):
         raise AccountsError(f"{where}: could not list the organization's accounts: {exc}") from None
 
 
-class _Tree:
-    """The organization's roots and OUs, walked once: each account's OU path, and the accounts under chosen OUs."""
+def _accounts_under(tree, wanted: Iterable[str], where: str) -> set[str]:
+    """Accounts under the OUs (or root) named by id or name, sub-OUs included."""
+    wanted = list(wanted)
+    hits = {unit.id for unit in tree.units if unit.id in wanted or unit.name in wanted}
+    matched = {w for unit in tree.units for w in (unit.id, unit.name) if w in wanted}
+    missing = [w for w in wanted if w not in matched]
+    if missing:
+        raise AccountsError(f"{where}.include_ous: {', '.join(missing)} matches no organizational unit")
+    return {account_id for account_id, placement in tree.placements.items() if any(parent in hits for parent, _ in placement.parents)}
 
-    def __init__(self):
-        self.paths: dict[str, str] = {}  # account id -> "Root/Workloads/Prod"
-        self.units: list[tuple[str, str, str, str | None]] = []  # (id, name, path, parent id)
-        self.accounts_of: dict[str, list[str]] = {}  # parent id -> account ids directly under it
-        self.listings: list = []  # (fact name, params) read, in order
-
-    def path_of(self, account_id: str) -> str | None:
-        return self.paths.get(account_id)
-
-    def accounts_under(self, wanted: Iterable[str], where: str) -> set[str]:
-        """Accounts under the OUs (or root) named by id or name, sub-OUs included."""
-        wanted = list(wanted)
-        hits = {unit_id for unit_id, name, _, _ in self.units if unit_id in wanted or name in wanted}
-        matched = {w for unit_id, name, _, _ in self.units for w in (unit_id, name) if w in wanted}
-        missing = [w for w in wanted if w not in matched]
-        if missing:
-            raise AccountsError(f"{where}.include_ous: {', '.join(missing)} matches no organizational unit")
-        parent_of = {unit_id: parent for unit_id, _, _, parent in self.units}
-        ids: set[str] = set()
-        for unit_id in parent_of:
-            node = unit_id
-            while node is not None and node not in hits:
-                node = parent_of.get(node)
-            if node is not None:
-                ids.update(self.accounts_of.get(unit_id, ()))
-        return ids
-
-
-def _organization_tree(hub, where: str) -> _Tree:
-    tree = _Tree()
-
-    def read(name: str, **params):
-        tree.listings.append((name, params))
-        return _read(hub, where, name, **params)
-
-    stack = []
-    for root in read("organizations.roots"):
-        root_id = root.get("Id")
-        if not isinstance(root_id, str):
-            raise AccountsError(f"organizations:ListRoots returned a root without Id: {sorted(root)}")
-        stack.append((root_id, str(root.get("Name") or "Root"), None))
-    while stack:
-        unit_id, path, parent = stack.pop()
-        tree.units.append((unit_id, path.rsplit("/", 1)[-1], path, parent))
-        for account in read("organizations.accounts_for_parent", parent=unit_id):
-            if not isinstance(account.get("Id"), str):
-                # An account that cannot be placed would silently fall outside include_ous.
-                raise AccountsError(f"organizations:ListAccountsForParent returned an account without Id: {sorted(account)}")
-            tree.accounts_of.setdefault(unit_id, []).append(account["Id"])
-            tree.paths[account["Id"]] = path
-        for unit in read("organizations.child_units", parent=unit_id):
-            child = unit.get("Id")
-            if not isinstance(child, str):
-                raise AccountsError(f"organizations:ListOrganizationalUnitsForParent returned an OU without Id: {sorted(unit)}")
-            stack.append((child, f"{path}/{unit.get('Name') or child}", unit_id))
-    return tree
 
 def in_shard(account_id: str, index: int, total: int) -> bool:
     """Shard membership by a hash of the id: stable across jobs and when other accounts come and go."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
 from rootguard.errors import FactError, UnexpectedResponse
 from rootguard.facts.registry import Unreadable, fact
@@ -94,30 +95,74 @@ class Placement:
     listings: tuple[tuple[str, str | None], ...]
 
 
-@fact("organizations.tree")
-def tree(ctx) -> dict[str, Placement]:
-    """One walk of the organization from its roots down (the hub's view): account id -> Placement.
+@dataclass(frozen=True)
+class Unit:
+    """A root or an OU, with its path of names from the root ("Root/Workloads/Prod")."""
 
-    ListParents would cost a request per account and per OU; this costs two per OU.
+    id: str
+    name: str
+    path: str
+    parent: str | None  # None for a root
+
+
+@dataclass(frozen=True)
+class OrganizationTree:
+    """The organization walked once from its roots down: its units, where each account sits, and the listings read."""
+
+    units: tuple[Unit, ...]  # in the order walked
+    placements: dict[str, Placement]  # account id -> Placement
+    listings: tuple[tuple[str, dict], ...]  # (fact name, params) of every listing read, in order
+
+    @cached_property
+    def _paths(self) -> dict[str, str]:
+        return {unit.id: unit.path for unit in self.units}
+
+    def path_of(self, account_id: str) -> str | None:
+        placement = self.placements.get(account_id)
+        return self._paths[placement.parents[0][0]] if placement is not None else None
+
+
+@fact("organizations.tree")
+def tree(ctx) -> OrganizationTree:
+    """One walk of the organization from its roots down (the hub's view): its OUs and every account's place.
+
+    ListParents would cost a request per account and per OU; this costs two per OU. The
+    population reads it (OU paths, include_ous), and so does scp-deny-root (an account's parents).
     """
+
+    def listing(name: str, **params) -> list:
+        listings.append((name, params))
+        return ctx.fact(name, **params)
+
+    def ids(items: list, action: str, what: str) -> list[tuple[str, dict]]:
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("Id"), str):
+                # An account that cannot be placed would silently fall outside include_ous.
+                raise UnexpectedResponse(f"{action} returned {what} without Id: {sorted(item) if isinstance(item, dict) else item!r}", action=action)
+        return [(item["Id"], item) for item in items]
+
+    listings: list[tuple[str, dict]] = []
+    units: list[Unit] = []
     placements: dict[str, Placement] = {}
-    stack: list[tuple[str, tuple, tuple]] = []
-    for root in ctx.fact("organizations.roots"):
-        root_id = need(root, "Id", str, "organizations:ListRoots")
-        stack.append((root_id, ((root_id, "ROOT"),), (("organizations.roots", None),)))
+    stack: list[tuple[Unit, tuple, tuple]] = []
+    for root_id, root in ids(listing("organizations.roots"), "organizations:ListRoots", "a root"):
+        stack.append((Unit(root_id, str(root.get("Name") or "Root"), str(root.get("Name") or "Root"), None),
+                      ((root_id, "ROOT"),), (("organizations.roots", None),)))
     while stack:
-        unit_id, chain, proof = stack.pop()
-        for account in ctx.fact("organizations.accounts_for_parent", parent=unit_id):
-            account_id = need(account, "Id", str, WALK)
+        unit, chain, proof = stack.pop()
+        units.append(unit)
+        for account_id, _ in ids(listing("organizations.accounts_for_parent", parent=unit.id), WALK, "an account"):
             if account_id in placements:
                 raise UnexpectedResponse(f"{WALK}: account {account_id} is listed under two parents", action=WALK)
-            placements[account_id] = Placement(chain, (("organizations.accounts_for_parent", unit_id), *proof))
-        if len(chain) >= MAX_DEPTH:
-            raise UnexpectedResponse(f"{WALK}: OUs nested deeper than {MAX_DEPTH} levels under {chain[-1][0]}", action=WALK)
-        for unit in ctx.fact("organizations.child_units", parent=unit_id):
-            child = need(unit, "Id", str, "organizations:ListOrganizationalUnitsForParent")
-            stack.append((child, ((child, "ORGANIZATIONAL_UNIT"), *chain), (("organizations.child_units", unit_id), *proof)))
-    return placements
+            placements[account_id] = Placement(chain, (("organizations.accounts_for_parent", unit.id), *proof))
+        children = ids(listing("organizations.child_units", parent=unit.id), "organizations:ListOrganizationalUnitsForParent", "an OU")
+        if children and len(chain) >= MAX_DEPTH:
+            raise UnexpectedResponse(f"{WALK}: OUs nested deeper than {MAX_DEPTH} levels under {unit.id}", action=WALK)
+        for child, entry in children:
+            name = str(entry.get("Name") or child)
+            stack.append((Unit(child, name, f"{unit.path}/{name}", unit.id),
+                          ((child, "ORGANIZATIONAL_UNIT"), *chain), (("organizations.child_units", unit.id), *proof)))
+    return OrganizationTree(tuple(units), placements, tuple(listings))
 
 
 @fact("organizations.policy_targets")
@@ -174,11 +219,11 @@ def service_control_policies(ctx) -> list | None:
     # The walk is read without making it evidence of this verdict: the listings on the account's
     # own path, recorded below, are what place it (an account and an OU have exactly one parent).
     try:
-        placements = ctx.store.hub_store.get("organizations.tree")
+        organization_tree = ctx.store.hub_store.get("organizations.tree")
     except FactError:
         ctx.hub_fact("organizations.tree")  # fails again, from the cache: the verdict's evidence names the listing
         raise
-    placement = placements.get(ctx.account.id)
+    placement = organization_tree.placements.get(ctx.account.id)
     if placement is None:
         raise UnexpectedResponse(
             f"{WALK}: {ctx.account.id} is under no root or OU of organization {org.id} as the hub lists it", action=WALK

@@ -15,18 +15,14 @@ import threading
 import time
 from collections import Counter
 
+from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
+
 LOG_EVERY = 5.0  # seconds between plain lines in a log
 TTY_EVERY = 0.25  # seconds between rewrites of the terminal line
 
 
-# The error codes botocore's retries treat as throttling (botocore/retries/standard.py,
-# ThrottledRetryableChecker; the same list as its legacy _retry.json "throttling" policies).
-THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
-    "ProvisionedThroughputExceededException", "TransactionInProgressException", "RequestLimitExceeded",
-    "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
-    "EC2ThrottledException",
-})
+# botocore's own test of a throttling answer, the one its retries back off on.
+THROTTLED = ThrottledRetryableChecker()
 
 
 class Tally:
@@ -64,8 +60,7 @@ def note_throttling(response=None, operation=None, **_) -> None:
     if response is None or operation is None:
         return
     parsed = response[1] if isinstance(response, tuple) and len(response) == 2 else None
-    error = parsed.get("Error") if isinstance(parsed, dict) else None
-    if isinstance(error, dict) and error.get("Code") in THROTTLING_CODES:
+    if isinstance(parsed, dict) and THROTTLED.is_retryable(RetryContext(attempt_number=1, parsed_response=parsed)):
         TALLY.throttle(operation.service_model.service_name)
 
 
