@@ -14,11 +14,12 @@ import argparse
 import base64
 import datetime as dt
 import mimetypes
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from rootguard.evidence.bucket import LIST_PAGE, USAGE, BucketError, bucket_and_prefix, call
+from rootguard.evidence.bucket import s3_client as bucket_client
 from rootguard.evidence.pack import MANIFEST, SIGNATURE, SIGNOFFS, PackError, is_signoff, sha256_file, verify
 from rootguard.evidence.signing import check_signature
 from rootguard.evidence.signoff import check_signoffs
@@ -35,22 +36,15 @@ DEFAULT_MODE = "governance"
 # the first pack of a period until its report is written.
 DEFAULT_RETAIN_DAYS = 400
 UPLOAD_WORKERS = 16
-LIST_PAGE = 1000  # keys per ListObjectsV2 page, S3's own maximum
-BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
-# Exit codes of `rootguard publish` besides 0 (published and read back equal to the manifest);
-# a pack that does not verify is 1 and a folder that is not a pack 2, as for the other commands.
-USAGE = 4
-AWS_FAILED = 6
+# Exit codes of `rootguard publish` besides 0 (published and read back equal to the manifest), USAGE
+# (4) and AWS_FAILED (6), which rootguard.evidence.bucket defines; a pack that does not verify is 1
+# and a folder that is not a pack 2, as for the other commands.
 READ_BACK_DIFFERS = 7
 
-
-class PublishError(Exception):
-    """Why nothing, or not all, was published: one line for the user, and the exit code."""
-
-    def __init__(self, message: str, exit_code: int):
-        super().__init__(message)
-        self.exit_code = exit_code
+# Why nothing, or not all, was published: one line for the user, and the exit code. The bucket's
+# own type, so that a refusal from the client or a request and one of publish's are caught as one.
+PublishError = BucketError
 
 
 @dataclass(frozen=True)
@@ -65,12 +59,10 @@ class Destination:
 
 def destination_option(value: str) -> Destination:
     """The destination argument, checked when parsed: s3://BUCKET/PREFIX."""
-    if not value.startswith("s3://"):
-        raise argparse.ArgumentTypeError(f"{value!r}: give the evidence bucket as s3://BUCKET/PREFIX")
-    bucket, _, prefix = value[len("s3://"):].partition("/")
-    if not BUCKET_NAME.fullmatch(bucket) or ".." in bucket:
-        raise argparse.ArgumentTypeError(f"{value!r}: {bucket!r} is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)")
-    return Destination(bucket, prefix.strip("/"))
+    try:
+        return Destination(*bucket_and_prefix(value))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def retain_days_option(value: str) -> int:
@@ -158,18 +150,8 @@ def s3_checksum(hex_digest: str) -> str:
 
 
 def s3_client(aws_profile: str | None, region: str | None, endpoint_url: str | None):
-    """The S3 client publish works through, with rootguard's retries and timeouts."""
-    import boto3
-    from botocore.exceptions import BotoCoreError
-
-    from rootguard.accounts.sessions import client_config
-
-    try:
-        session = boto3.Session(profile_name=aws_profile, region_name=region)
-    except BotoCoreError as exc:
-        raise PublishError(f"--aws-profile {aws_profile}: {exc}", USAGE) from None
-    return session.client("s3", region_name=session.region_name or "us-east-1", endpoint_url=endpoint_url,
-                          config=client_config(UPLOAD_WORKERS))
+    """The S3 client publish works through, with rootguard's retries and timeouts and a connection per upload worker."""
+    return bucket_client(aws_profile, region, endpoint_url, UPLOAD_WORKERS)
 
 
 @dataclass
@@ -195,22 +177,7 @@ class Publisher:
     def call(self, action: str, where: str, absent: tuple[str, ...] = (), **params):
         """One S3 request. An error code in `absent` is an answer (None); any other refusal, or no
         answer at all, is a one-line PublishError naming the action and where it was aimed."""
-        from botocore import xform_name
-        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-        from rootguard.errors import describe_client_error
-
-        try:
-            return getattr(self.s3, xform_name(action))(**params)
-        except NoCredentialsError:
-            raise PublishError("no AWS credentials found: give --aws-profile NAME, or set AWS_PROFILE, or run "
-                               "`aws sso login` / `aws configure` first", USAGE) from None
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in absent:
-                return None
-            raise PublishError(f"{describe_client_error(exc, 's3:' + action)} ({where})", AWS_FAILED) from None
-        except BotoCoreError as exc:
-            raise PublishError(f"{describe_client_error(exc, 's3:' + action)} ({where})", AWS_FAILED) from None
+        return call(self.s3, action, where, absent, **params)
 
     def object_lock_enabled(self) -> bool:
         bucket = self.destination.bucket
