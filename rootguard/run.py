@@ -474,7 +474,11 @@ class Run:
         compare_with = self.config.getoption("compare") or (str(self.replaying.pack) if self.replaying else None)
         if compare_with:
             try:
-                comparison = compare_results(Path(compare_with), self.verdicts)
+                scope = None
+                if self.replaying and (self.config.getoption("account") or len(self.verdicts) < len(self.replaying.results["results"])):
+                    # A narrowed replay (--account, -k) re-performs what it selected; the rest was not lost.
+                    scope = ({v.control.id for v in self.verdicts}, {a.id for a in self.sweep.accounts})
+                comparison = compare_results(Path(compare_with), self.verdicts, scope)
             except PackError as exc:
                 comparison = {"against": compare_with, "error": str(exc)}
             write_json_atomic(self.pack / "comparison.json", comparison)

@@ -127,6 +127,17 @@ def test_replay_that_differs_exits_7(pytester, demo_pack, tmp_path):
     assert "verdict(s) differ from the pack's: exit 7" in result.stdout.str()
 
 
+def test_a_narrowed_replay_compares_what_it_selected(pytester, demo_pack):
+    """--account and -k re-perform part of a pack: the verdicts left out are not reported as lost (sample relies on it)."""
+    replay = pytester.path / "narrow"
+    result = pytester.runpytest(SUITE, "--replay", str(demo_pack), "--report-dir", str(replay), "-k", "root_mfa or alternate_contacts",
+                                "--account", "222233334444")
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    comparison = json.loads((replay / "comparison.json").read_text())
+    assert comparison["scope"] == {"controls": ["alternate-contacts", "root-mfa"], "accounts": ["222233334444"]}
+    assert comparison["unchanged"] == 2 and not comparison["removed"] and not comparison["added"]
+
+
 def test_compare_with_a_missing_or_changed_baseline_stops_before_aws(pytester, demo_pack, tmp_path, monkeypatch):
     import shutil
 

@@ -19,12 +19,17 @@ def differences(comparison: dict | None) -> int | None:
     return sum(len(comparison[kind]) for kind in CHANGE_KINDS)
 
 
-def compare_results(earlier_pack: Path, results: list) -> dict:
-    """What changed since an earlier pack: newly failing, newly passing, other changes, added, removed."""
+def compare_results(earlier_pack: Path, results: list, scope: tuple[set, set] | None = None) -> dict:
+    """What changed since an earlier pack: newly failing, newly passing, other changes, added, removed.
+
+    `scope` (controls, account ids) leaves out the earlier verdicts outside it: a replay of some
+    accounts or controls (--account, -k) re-performs those, and has not lost the others.
+    """
     path = earlier_pack / RESULTS
     try:
         earlier = json.loads(path.read_text(encoding="utf-8"))
-        before = {(r["control"], r["account_id"], r["region"]): r for r in earlier["results"]}
+        before = {(r["control"], r["account_id"], r["region"]): r for r in earlier["results"]
+                  if scope is None or (r["control"] in scope[0] and r["account_id"] in scope[1])}
     except FileNotFoundError:
         raise PackError(f"{path}: no such file") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -51,8 +56,10 @@ def compare_results(earlier_pack: Path, results: list) -> dict:
             changes["newly_passing"].append(entry)
         else:
             changes["changed"].append(entry)
+    scoped = {} if scope is None else {"scope": {"controls": sorted(scope[0]), "accounts": sorted(scope[1])}}
     return {
         "against": str(earlier_pack),
+        **scoped,
         "against_started_at": earlier.get("started_at"),
         "unchanged": sum(1 for key in set(before) & set(now) if before[key]["outcome"] == now[key].outcome),
         **changes,
