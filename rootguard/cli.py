@@ -3,8 +3,10 @@
 `rootguard run --profile NAME` judges accounts, as `pytest --profile NAME` does; the rest is for what comes after:
 `rootguard verify PACK` recomputes every hash of a pack against its manifest and checks its sign-offs,
 `rootguard signoff PACK` adds a reviewer's signed sign-off,
-`rootguard report PACK` builds the pack's Allure HTML report and
-`rootguard publish PACK s3://BUCKET/PREFIX` puts a verified pack into an S3 bucket with Object Lock.
+`rootguard report PACK` builds the pack's Allure HTML report,
+`rootguard publish PACK s3://BUCKET/PREFIX` puts a verified pack into an S3 bucket with Object Lock and
+`rootguard ledger PACKS... --from DAY --to DAY` builds the view of an audit period from many packs and
+`rootguard sample LEDGER --size N --seed S` re-performs a reproducible random sample of its verdicts.
 """
 
 from __future__ import annotations
@@ -70,6 +72,16 @@ def signoff_summary(checks, trusted: set[str]) -> str:
     return f"; {count}, signatures not checked: give --signoff-key PUBLIC.pem to check them"
 
 
+def what_was_verified(manifest: dict, state: str) -> str:
+    """The end of verify's OK line: what the folder is, from its manifest."""
+    if manifest.get("kind") == "ledger":
+        period = manifest.get("period") or {}
+        return f"a ledger of {len(manifest.get('packs') or [])} pack(s), profile {manifest.get('profile')}, {period.get('from')} to {period.get('to')}"
+    if manifest.get("kind") == "sample":
+        return f"a sample of {manifest.get('size')} verdict(s), seed {manifest.get('seed')}, of the ledger {str(manifest.get('ledger_manifest_sha256'))[:16]}..."
+    return f"run {state}, profile {manifest.get('profile')}, started {manifest.get('started_at')}"
+
+
 def command_verify(args) -> int:
     from rootguard.evidence.signoff import check_signoffs, trusted_fingerprints
 
@@ -117,7 +129,7 @@ def command_verify(args) -> int:
     else:
         signed = "; not signed"
     print(f"rootguard verify: {pack}: OK, {len(manifest['files'])} files match the manifest{signed}"
-          f"{signoff_summary(signoffs, trusted)}; run {state}, profile {manifest.get('profile')}, started {manifest.get('started_at')}")
+          f"{signoff_summary(signoffs, trusted)}; {what_was_verified(manifest, state)}")
     return 0
 
 
@@ -289,6 +301,108 @@ def command_publish(args) -> int:
     return 0
 
 
+def day_option(value: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a day as YYYY-MM-DD") from None
+
+
+def cadence_option(value: str) -> str:
+    from rootguard.ledger.build import cadence_days
+
+    try:
+        cadence_days(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def command_ledger(args) -> int:
+    import tempfile
+
+    from rootguard.ledger.build import LedgerError, Period, build_ledger, prepare_output
+    from rootguard.ledger.sources import SourceError, find_packs
+
+    for option, value in (("--key", args.key), ("--sign-key", args.sign_key)):
+        code = value and missing_path("ledger", Path(value), False, f"give the {option} file (made by `rootguard keygen`)")
+        if code:
+            return code
+    output = Path(args.output)
+    try:
+        period = Period(args.from_day, args.to_day, args.cadence)
+        prepare_output(output)
+        with tempfile.TemporaryDirectory(prefix="rootguard-ledger-") as downloads:
+            found = find_packs(args.sources, Path(downloads), aws_profile=args.aws_profile, region=args.region,
+                               endpoint_url=args.endpoint_url)
+            built = build_ledger(found, period, output, key=Path(args.key) if args.key else None,
+                                 sign_key=Path(args.sign_key) if args.sign_key else None, profile=args.profile)
+    except (LedgerError, SourceError) as exc:
+        if output.is_dir() and not any(output.iterdir()):
+            output.rmdir()
+        print(f"rootguard ledger: {exc}", file=sys.stderr)
+        return exc.exit_code
+    document = built.document
+    for entry in built.rejected:
+        print(f"rejected: {entry['source']}: {entry['reason']}")
+    cadence = document["period"]["cadence"]
+    gaps = f"{len(built.long_gaps)} gap(s) between runs longer than the cadence {cadence}" if cadence else "gaps not judged (no --cadence)"
+    signed = f"; signed by key {built.signed_by[:16]}..." if built.signed_by else ""
+    print(f"rootguard ledger: {output}: {len(document['runs'])} run(s) of profile {document['profile']} from "
+          f"{document['period']['from']} to {document['period']['to']}; {len(built.rejected)} pack(s) rejected; {gaps}; "
+          f"{len(document['open_failures'])} failure(s) open at the end; {len(built.files)} files in its manifest{signed}")
+    # 1: the ledger is written, but the evidence itself falls short: a pack that failed verification, or a missed run.
+    return 1 if built.rejected or built.long_gaps else 0
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a number of 1 or more")
+    return number
+
+
+def seed_option(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a whole number, recorded so the draw can be repeated") from None
+
+
+def command_sample(args) -> int:
+    from rootguard.ledger.build import LedgerError
+    from rootguard.ledger.sample import take_sample
+    from rootguard.ledger.sources import fetch_pack
+
+    for option, value in (("--key", args.key), ("--sign-key", args.sign_key)):
+        code = value and missing_path("sample", Path(value), False, f"give the {option} file (made by `rootguard keygen`)")
+        if code:
+            return code
+
+    def fetch(source: str, into: Path) -> Path:
+        return fetch_pack(source, into, aws_profile=args.aws_profile, region=args.region, endpoint_url=args.endpoint_url).path
+
+    output = Path(args.output)
+    try:
+        sample = take_sample(Path(args.ledger), args.size, args.seed, output, fetch,
+                             key=Path(args.key) if args.key else None, sign_key=Path(args.sign_key) if args.sign_key else None)
+    except LedgerError as exc:
+        print(f"rootguard sample: {exc}", file=sys.stderr)
+        return exc.exit_code
+    for record in sample["verdicts"]:
+        if not record["agreed"]:
+            print(f"not agreed: {record['started_at']} {record['control']} {record['account_id']}"
+                  f"{' ' + record['region'] if record['region'] else ''}: {record['problem']}")
+    print(f"rootguard sample: {output}: {sample['draw']['size']} of {sample['population']['size']} verdicts drawn with seed "
+          f"{sample['draw']['seed']}; {sample['agreed']} re-performed and agreed, {sample['disagreed_or_not_reperformed']} not")
+    return 0 if sample["disagreed_or_not_reperformed"] == 0 else 1
+
+
 def command_run(pytest_args: list[str]) -> int:
     """Sweep: pytest with rootguard's controls and these arguments (the plugin supplies the controls)."""
     import pytest
@@ -377,6 +491,34 @@ def main(argv: list[str] | None = None) -> int:
     publish.add_argument("--endpoint-url", metavar="URL", help="send the S3 calls here instead of AWS (a moto server, LocalStack)")
     publish.add_argument("--key", metavar="PUBLIC.pem", help="also check manifest.sig against this Ed25519 public key first")
     publish.set_defaults(handler=command_publish)
+    ledger = commands.add_parser(
+        "ledger", help="verify many packs and build the audit period's view: timelines, coverage, waivers, frameworks, trends",
+    )
+    ledger.add_argument("sources", nargs="+", metavar="PACK_OR_FOLDER",
+                        help="packs, folders holding packs at any depth, or s3://BUCKET/PREFIX where `rootguard publish` put them")
+    ledger.add_argument("--from", dest="from_day", required=True, type=day_option, metavar="YYYY-MM-DD", help="the period's first day (UTC)")
+    ledger.add_argument("--to", dest="to_day", required=True, type=day_option, metavar="YYYY-MM-DD", help="the period's last day (UTC)")
+    ledger.add_argument("--cadence", type=cadence_option, metavar="DURATION",
+                        help="how often runs are due (7d, 2w, 24h, P7D): longer gaps are flagged; without it gaps are listed, not judged")
+    ledger.add_argument("--key", metavar="PUBLIC.pem", help="also check every pack's manifest.sig against this public key; unsigned packs are rejected")
+    ledger.add_argument("--sign-key", metavar="PRIVATE.pem", help="sign the ledger's manifest with this Ed25519 private key")
+    ledger.add_argument("--profile", metavar="NAME", help="use only the packs of this profile (needed when the packs come from several)")
+    ledger.add_argument("--output", "-o", required=True, metavar="DIR", help="the ledger's folder (must be empty or missing)")
+    ledger.add_argument("--aws-profile", metavar="NAME", help="the named AWS profile that reads s3:// sources")
+    ledger.add_argument("--region", metavar="R", help="the evidence bucket's region")
+    ledger.add_argument("--endpoint-url", metavar="URL", help="send the S3 calls here instead of AWS (a moto server)")
+    ledger.set_defaults(handler=command_ledger)
+    sample = commands.add_parser("sample", help="draw verdicts from a ledger at random, reproducibly, and re-perform each from its pack")
+    sample.add_argument("ledger", metavar="LEDGER", help="the folder `rootguard ledger` wrote")
+    sample.add_argument("--size", required=True, type=positive_int, metavar="N", help="how many verdicts to draw")
+    sample.add_argument("--seed", required=True, type=seed_option, metavar="S", help="the random seed; the same seed draws the same sample")
+    sample.add_argument("--output", "-o", required=True, metavar="DIR", help="the sample's folder (must be empty or missing)")
+    sample.add_argument("--key", metavar="PUBLIC.pem", help="check the ledger's manifest.sig against this public key first")
+    sample.add_argument("--sign-key", metavar="PRIVATE.pem", help="sign the sample's manifest with this Ed25519 private key")
+    sample.add_argument("--aws-profile", metavar="NAME", help="the named AWS profile that reads packs from s3://")
+    sample.add_argument("--region", metavar="R", help="the evidence bucket's region")
+    sample.add_argument("--endpoint-url", metavar="URL", help="send the S3 calls here instead of AWS (a moto server)")
+    sample.set_defaults(handler=command_sample)
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
