@@ -414,6 +414,13 @@ def command_run(pytest_args: list[str]) -> int:
     return int(pytest.main(pytest_args))
 
 
+def bucket_reader_options(command: argparse.ArgumentParser) -> None:
+    """How ledger and sample reach packs in an evidence bucket (s3://BUCKET/PREFIX)."""
+    command.add_argument("--aws-profile", metavar="NAME", help="the named AWS profile that reads packs from s3://")
+    command.add_argument("--region", metavar="R", help="the evidence bucket's region")
+    command.add_argument("--endpoint-url", metavar="URL", help="send the S3 calls here instead of AWS (a moto server)")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["run"] and argv[1:2] not in (["-h"], ["--help"]):
@@ -504,9 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     ledger.add_argument("--sign-key", metavar="PRIVATE.pem", help="sign the ledger's manifest with this Ed25519 private key")
     ledger.add_argument("--profile", metavar="NAME", help="use only the packs of this profile (needed when the packs come from several)")
     ledger.add_argument("--output", "-o", required=True, metavar="DIR", help="the ledger's folder (must be empty or missing)")
-    ledger.add_argument("--aws-profile", metavar="NAME", help="the named AWS profile that reads s3:// sources")
-    ledger.add_argument("--region", metavar="R", help="the evidence bucket's region")
-    ledger.add_argument("--endpoint-url", metavar="URL", help="send the S3 calls here instead of AWS (a moto server)")
+    bucket_reader_options(ledger)
     ledger.set_defaults(handler=command_ledger)
     sample = commands.add_parser("sample", help="draw verdicts from a ledger at random, reproducibly, and re-perform each from its pack")
     sample.add_argument("ledger", metavar="LEDGER", help="the folder `rootguard ledger` wrote")
@@ -515,9 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     sample.add_argument("--output", "-o", required=True, metavar="DIR", help="the sample's folder (must be empty or missing)")
     sample.add_argument("--key", metavar="PUBLIC.pem", help="check the ledger's manifest.sig against this public key first")
     sample.add_argument("--sign-key", metavar="PRIVATE.pem", help="sign the sample's manifest with this Ed25519 private key")
-    sample.add_argument("--aws-profile", metavar="NAME", help="the named AWS profile that reads packs from s3://")
-    sample.add_argument("--region", metavar="R", help="the evidence bucket's region")
-    sample.add_argument("--endpoint-url", metavar="URL", help="send the S3 calls here instead of AWS (a moto server)")
+    bucket_reader_options(sample)
     sample.set_defaults(handler=command_sample)
     args = parser.parse_args(argv)
     try:

@@ -18,7 +18,7 @@ from rootguard.ledger import sources
 from rootguard.ledger.sources import FoundPack, SourceError, fetch_pack, find_packs
 from tests import faults
 from tests.conftest import HUB, REPO
-from tests.test_publish import BUCKET, allowed, aws, locked_bucket, policy_grants, s3
+from tests.test_publish import BUCKET, allowed, aws, locked_bucket, policy_grants, record_s3_calls, s3
 
 READ_POLICY = REPO / "policy" / "evidence-read-policy.json"
 WEEKS = ("20260105T041700Z", "20260112T041700Z")
@@ -57,16 +57,7 @@ def contents(folder):
 @pytest.fixture
 def calls(monkeypatch):
     """Every S3 request the reader makes, in order: (operation, parameters)."""
-    seen = []
-    real_client = sources.s3_client
-
-    def recording_client(*args, **kwargs):
-        client = real_client(*args, **kwargs)
-        client.meta.events.register("before-parameter-build.s3", lambda model, params, **_: seen.append((model.name, dict(params))))
-        return client
-
-    monkeypatch.setattr(sources, "s3_client", recording_client)
-    return seen
+    return record_s3_calls(monkeypatch, sources)
 
 
 @pytest.fixture

@@ -73,11 +73,10 @@ def manifest_files(pack):
     return json.loads((pack / "manifest.json").read_text())["files"]
 
 
-@pytest.fixture
-def calls(monkeypatch):
-    """Every S3 request publish makes, in order: (operation, parameters)."""
+def record_s3_calls(monkeypatch, module) -> list:
+    """Every S3 request made through `module.s3_client`'s clients, in order: (operation, parameters)."""
     seen = []
-    real_client = publishing.s3_client
+    real_client = module.s3_client
 
     def recording_client(*args, **kwargs):
         client = real_client(*args, **kwargs)
@@ -88,8 +87,14 @@ def calls(monkeypatch):
         client.meta.events.register("before-parameter-build.s3", record)
         return client
 
-    monkeypatch.setattr(publishing, "s3_client", recording_client)
+    monkeypatch.setattr(module, "s3_client", recording_client)
     return seen
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """Every S3 request publish makes."""
+    return record_s3_calls(monkeypatch, publishing)
 
 
 def stderr_lines(capsys):
