@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -330,6 +331,9 @@ def command_ledger(args) -> int:
         code = value and missing_path("ledger", Path(value), False, f"give the {option} file (made by `rootguard keygen`)")
         if code:
             return code
+    if importlib.util.find_spec("matplotlib") is None:
+        print("rootguard ledger: the ledger's trend charts need matplotlib: pip install 'rootguard[ledger]'", file=sys.stderr)
+        return 4
     output = Path(args.output)
     try:
         period = Period(args.from_day, args.to_day, args.cadence)

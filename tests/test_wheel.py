@@ -108,6 +108,11 @@ def test_installed_alone_it_sweeps_from_anywhere_as_the_checkout_does(wheel, dem
     assert checked.returncode == 0, said(checked)
     assert re.search(r": OK, \d+ files match the manifest; not signed; run complete, profile demo", checked.stdout), said(checked)
 
+    # Without the ledger extra: `rootguard ledger` says what to install, before reading any pack.
+    done = run([bin_ / "rootguard", "ledger", packs[0], "--from", "2026-01-01", "--to", "2026-12-31", "--output", "ledger"], cwd=elsewhere)
+    assert done.returncode == 4 and "Traceback" not in said(done), said(done)
+    assert "need matplotlib: pip install 'rootguard[ledger]'" in said(done) and not (elsewhere / "ledger").exists()
+
     # The pytest form: only the controls are collected, with the installed pytest.ini in force.
     pack = tmp_path / "pack"
     done = run([bin_ / "python", "-m", "pytest", "--profile", "demo", "--report-dir", pack, "-q", "-k", "root_mfa", "--export", "none"],
