@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,34 +111,33 @@ class Period:
 
 @dataclass
 class Run:
-    """One verified pack in the period: what the ledger reads of it."""
+    """One verified pack in the period: what the ledger reads of it, kept small.
+
+    A year of weekly packs at a thousand accounts is over a million verdicts: each is kept as a
+    tuple of shared strings, and what is the same for every verdict of a control (its title,
+    severity and framework mapping) once per control.
+    """
 
     source: str
     path: Path
     manifest_sha256: str
     started_at: dt.datetime
-    results: dict
-    population: dict | None
+    results: dict  # results.json without its results
+    verdicts: list[tuple]  # (control, account id, region, outcome)
+    names: dict[str, str]  # account id -> name
+    controls: dict[str, tuple]  # control -> (title, severity, frameworks)
+    in_scope: dict[str, str]  # account id -> name, of the accounts this run's population had in scope
+    left_out: dict[str, str]  # account id -> why population.json has it out of scope
     signature: str
     signoffs: int
     retention: dict | None = None
     index: int = 0
 
-    @property
-    def in_scope(self) -> dict[str, str]:
-        """account id -> name, of the accounts this run's population had in scope."""
-        if self.population and isinstance(self.population.get("accounts"), list):
-            return {a["account_id"]: a.get("account_name") or "" for a in self.population["accounts"] if a.get("in_scope")}
-        return {a["account_id"]: a.get("account_name") or "" for a in self.results.get("accounts", [])}
-
     def out_of_scope_reason(self, account_id: str) -> str | None:
-        for account in (self.population or {}).get("accounts", []):
-            if account.get("account_id") == account_id and not account.get("in_scope"):
-                return account.get("reason_text") or account.get("reason")
-        return None
+        return self.left_out.get(account_id)
 
     def describe(self) -> dict:
-        counts = Counter(r["outcome"] for r in self.results["results"])
+        counts = Counter(verdict[3] for verdict in self.verdicts)
         return {
             "index": self.index,
             "started_at": stamp(self.started_at),
@@ -149,7 +149,7 @@ class Run:
             "signature": self.signature,
             "signoffs": self.signoffs,
             "retention": self.retention,
-            "results": len(self.results["results"]),
+            "results": len(self.verdicts),
             "accounts": len(self.in_scope),
             "counts": {outcome: counts.get(outcome, 0) for outcome in OUTCOME_ORDER},
         }
@@ -204,12 +204,35 @@ def verified_run(found, key: Path | None) -> Run:
     results = read_json(found.path / RESULTS)
     if not isinstance(results.get("results"), list) or "started_at" not in results:
         raise PackError(f"{RESULTS} has no results or no started_at")
-    population = read_json(found.path / POPULATION) if (found.path / POPULATION).is_file() else None
+    verdicts, names, controls = compact(results.pop("results"))
+    population = read_json(found.path / POPULATION) if (found.path / POPULATION).is_file() else {}
+    listed = population.get("accounts") if isinstance(population.get("accounts"), list) else None
+    if listed is None:
+        in_scope, left_out = {a["account_id"]: a.get("account_name") or "" for a in results.get("accounts", [])}, {}
+    else:
+        in_scope = {a["account_id"]: a.get("account_name") or "" for a in listed if a.get("in_scope")}
+        left_out = {a["account_id"]: a.get("reason_text") or a.get("reason") or "" for a in listed if not a.get("in_scope")}
     return Run(
         source=found.source, path=found.path, manifest_sha256=sha256_file(found.path / MANIFEST),
-        started_at=parse_time(results["started_at"]), results=results, population=population,
-        signature=signature, signoffs=len(signoffs), retention=getattr(found, "retention", None),
+        started_at=parse_time(results["started_at"]), results=results, verdicts=verdicts, names=names, controls=controls,
+        in_scope=in_scope, left_out=left_out, signature=signature, signoffs=len(signoffs), retention=getattr(found, "retention", None),
     )
+
+
+def compact(entries: list) -> tuple[list[tuple], dict[str, str], dict[str, tuple]]:
+    """results.json's verdicts as (control, account id, region, outcome) tuples of shared strings, the account
+    names, and per control its title, severity and framework mapping; PackError for an entry without those keys."""
+    verdicts, names, controls = [], {}, {}
+    try:
+        for entry in entries:
+            control, account_id, region = sys.intern(entry["control"]), sys.intern(entry["account_id"]), entry.get("region")
+            verdicts.append((control, account_id, sys.intern(region) if region else None, sys.intern(entry["outcome"])))
+            names[account_id] = entry.get("account_name") or ""
+            if control not in controls:
+                controls[control] = (entry.get("title") or control, entry.get("severity"), entry.get("frameworks") or {})
+    except (KeyError, TypeError) as exc:
+        raise PackError(f"{RESULTS}: a result without {exc}") from None
+    return verdicts, names, controls
 
 
 def sort_packs(found_packs, period: Period, key: Path | None, profile: str | None) -> Sorting:
@@ -265,8 +288,7 @@ def pass_rate(counts: Counter) -> float | None:
     return round(counts["passed"] / judged, 4) if judged else None
 
 
-def tally(outcomes) -> dict:
-    counts = Counter(outcomes)
+def tally(counts: Counter) -> dict:
     return {**{outcome: counts.get(outcome, 0) for outcome in OUTCOME_ORDER}, "pass_rate": pass_rate(counts)}
 
 
@@ -282,27 +304,30 @@ class Ledger:
         self.times = [run.started_at for run in self.runs]
         # (control, account, region) -> the run-aligned outcomes, and what each verdict said.
         self.outcomes: dict[tuple, list] = {}
-        self.entries: dict[tuple, dict] = {}
+        self.names: dict[str, str] = {}
         self.titles: dict[str, str] = {}
         self.severities: dict[str, str] = {}
         self.requirements: dict[tuple, set] = defaultdict(set)
         for run in self.runs:
-            for entry in run.results["results"]:
-                key = (entry["control"], entry["account_id"], entry.get("region"))
-                row = self.outcomes.setdefault(key, [None] * len(self.runs))
-                row[run.index] = entry["outcome"]
-                self.entries[key] = entry
-                self.titles.setdefault(entry["control"], entry.get("title") or entry["control"])
-                self.severities.setdefault(entry["control"], entry.get("severity"))
-                for framework, ids in (entry.get("frameworks") or {}).items():
+            for control, account_id, region, outcome in run.verdicts:
+                key = (control, account_id, region)
+                row = self.outcomes.get(key)
+                if row is None:
+                    row = self.outcomes[key] = [None] * len(self.runs)
+                row[run.index] = outcome
+            self.names.update(run.names)  # the latest name of each account
+            for control, (title, severity, frameworks) in run.controls.items():
+                self.titles.setdefault(control, title)
+                self.severities.setdefault(control, severity)
+                for framework, ids in frameworks.items():
                     for requirement in ids:
-                        self.requirements[(framework, requirement)].add(entry["control"])
+                        self.requirements[(framework, requirement)].add(control)
         self.keys = sorted(self.outcomes, key=lambda k: (k[0], k[1], k[2] or ""))
         self.scope = [run.in_scope for run in self.runs]
 
     def who(self, key: tuple) -> dict:
         control, account_id, region = key
-        return {"control": control, "account_id": account_id, "account_name": self.entries[key].get("account_name"), "region": region}
+        return {"control": control, "account_id": account_id, "account_name": self.names.get(account_id), "region": region}
 
     def in_scope_at_end(self, account_id: str) -> bool:
         return bool(self.scope) and account_id in self.scope[-1]
@@ -417,52 +442,61 @@ class Ledger:
                 if in_force:
                     entry["in_force_from"] = entry["in_force_from"] or stamp(run.started_at)
                     entry["in_force_to"] = stamp(run.started_at)
-                for result in run.results["results"]:
-                    if not covers(waiver, result["control"], result["account_id"]):
+                for control, account_id, region, outcome in run.verdicts:
+                    if control != waiver.control or not covers(waiver, control, account_id):
                         continue
-                    verdict = {"run": run.index, "started_at": stamp(run.started_at), "account_id": result["account_id"], "region": result.get("region")}
-                    if in_force and result["outcome"] == "waived":
+                    verdict = {"run": run.index, "started_at": stamp(run.started_at), "account_id": account_id, "region": region}
+                    if in_force and outcome == "waived":
                         entry["covered"].append(verdict)
-                    elif not in_force and result["outcome"] == "failed":
+                    elif not in_force and outcome == "failed":
                         entry["failed_after_expiry"].append(verdict)
         return sorted(found.values(), key=lambda e: (e["control"], e["expires"], e["approved_by"]))
 
     # -- frameworks and trends ------------------------------------------------------------------
 
-    def frameworks(self, open_episodes: list[dict]) -> list[dict]:
-        verdicts: dict[tuple, list[list]] = defaultdict(lambda: [[] for _ in self.runs])
+    def per_control(self) -> list[dict[str, Counter]]:
+        """Per run, the outcomes of each control's verdicts: every requirement and framework count is a sum of these."""
+        counts = []
         for run in self.runs:
-            for entry in run.results["results"]:
-                for framework, ids in (entry.get("frameworks") or {}).items():
+            tallies: dict[str, Counter] = defaultdict(Counter)
+            for control, _account, _region, outcome in run.verdicts:
+                tallies[control][outcome] += 1
+            counts.append(tallies)
+        return counts
+
+    def frameworks(self, open_episodes: list[dict], per_control: list[dict[str, Counter]]) -> list[dict]:
+        # A verdict counts once for each requirement its control supports, as that run's mapping has it.
+        per_requirement: dict[tuple, list[Counter]] = defaultdict(lambda: [Counter() for _ in self.runs])
+        for run, tallies in zip(self.runs, per_control):
+            for control, counts in tallies.items():
+                for framework, ids in run.controls[control][2].items():
                     for requirement in set(ids):
-                        verdicts[(framework, requirement)][run.index].append(entry["outcome"])
+                        per_requirement[(framework, requirement)][run.index].update(counts)
         open_controls = Counter(episode["control"] for episode in open_episodes)
         table = []
-        for (framework, requirement), per_run in sorted(verdicts.items()):
-            totals = Counter(outcome for outcomes in per_run for outcome in outcomes)
+        for (framework, requirement), per_run in sorted(per_requirement.items()):
+            totals = sum(per_run, Counter())
             controls = sorted(self.requirements[(framework, requirement)])
             table.append({
                 "framework": framework, "requirement": requirement, "controls": controls,
-                "per_run": [tally(outcomes) if outcomes else None for outcomes in per_run],
+                "per_run": [tally(counts) if counts else None for counts in per_run],
                 "totals": {outcome: totals.get(outcome, 0) for outcome in OUTCOME_ORDER},
-                "runs_all_passed": sum(1 for outcomes in per_run if outcomes and all(o in ("passed", "skipped") for o in outcomes)
-                                       and "passed" in outcomes),
+                "runs_all_passed": sum(1 for counts in per_run if counts["passed"] and set(+counts) <= {"passed", "skipped"}),
                 "open_failures_at_end": sum(open_controls[control] for control in controls),
             })
         return table
 
-    def trends(self) -> dict:
+    def trends(self, per_control: list[dict[str, Counter]]) -> dict:
         by_control: dict[str, list[Counter]] = defaultdict(lambda: [Counter() for _ in self.runs])
         by_framework: dict[str, list[Counter]] = defaultdict(lambda: [Counter() for _ in self.runs])
         open_counts = {outcome: [0] * len(self.runs) for outcome in ("failed", "waived", "error")}
-        for run in self.runs:
-            for entry in run.results["results"]:
-                outcome = entry["outcome"]
-                by_control[entry["control"]][run.index][outcome] += 1
-                for framework in entry.get("frameworks") or {}:
-                    by_framework[framework][run.index][outcome] += 1
-                if outcome in open_counts:
-                    open_counts[outcome][run.index] += 1
+        for run, tallies in zip(self.runs, per_control):
+            for control, counts in tallies.items():
+                by_control[control][run.index] = counts
+                for framework in run.controls[control][2]:
+                    by_framework[framework][run.index].update(counts)
+                for outcome in open_counts:
+                    open_counts[outcome][run.index] += counts[outcome]
         return {
             "controls": {control: [pass_rate(c) for c in counts] for control, counts in sorted(by_control.items())},
             "frameworks": {framework: [pass_rate(c) for c in counts] for framework, counts in sorted(by_framework.items())},
@@ -470,6 +504,7 @@ class Ledger:
         }
 
     def document(self) -> dict:
+        per_control = self.per_control()
         episodes = [episode for key in self.keys for episode in self.episodes_of(key)]
         open_failures = [episode for episode in episodes if episode["open_at_end"]]
         first_failed = {}
@@ -518,8 +553,8 @@ class Ledger:
                 "population_changes": changes,
             },
             "waivers": self.waivers(),
-            "frameworks": self.frameworks(open_failures),
-            "trends": self.trends(),
+            "frameworks": self.frameworks(open_failures, per_control),
+            "trends": self.trends(per_control),
         }
 
 
