@@ -283,6 +283,12 @@ def test_re_performance_catches_a_pack_forged_and_re_hashed(series, tmp_path):
     assert (caught["control"], caught["account_id"], caught["started_at"]) == ("root-access-keys", series_plan.PAYMENTS, at(forged_when))
     assert caught["reperformed"]["outcome"] == "failed" and caught["original"]["outcome"] == "passed"
     assert "re-performed as failed, the pack says passed" in caught["problem"]
+    page = lxml_html.fromstring((out / "sample.html").read_bytes())
+    rows = {row.get("class"): [cell.text_content().strip() for cell in row.xpath("./td")] for row in page.xpath("//tbody/tr")}
+    assert set(rows) == {"agreed", "disagreed"}
+    assert rows["disagreed"][1:3] == ["root-access-keys", f"payments ({series_plan.PAYMENTS})"] and rows["disagreed"][6].startswith("NO: ")
+    assert rows["disagreed"][4].startswith("passed: ") and rows["disagreed"][5].startswith("failed (same message)")
+    assert rows["agreed"][6] == "yes" and f"seed {seed}" in page.findtext(".//title")
 
 
 def test_a_pack_changed_after_the_ledger_is_not_re_performed(ledger, series, tmp_path, capsys):
@@ -349,3 +355,42 @@ def test_ledger_and_sample_read_packs_from_an_evidence_bucket(aws, series, tmp_p
     assert rootguard(["sample", str(tmp_path / "ledger"), "--size", "2", "--seed", str(seed), "--output", str(out)]) == 0
     sample = json.loads((out / "sample.json").read_text())
     assert all(v["agreed"] and v["source"].startswith(f"s3://{BUCKET}/weekly/") for v in sample["verdicts"])
+
+
+def synthetic_run(index: int, when: str, verdicts: list[tuple], in_scope: dict, left_out: dict | None = None):
+    from rootguard.ledger.build import Run, parse_time
+
+    return Run(source=f"pack-{index}", path=Path("."), manifest_sha256=f"{index:064x}", started_at=parse_time(when),
+               results={"profile": "p", "backend": "live"}, verdicts=verdicts,
+               names={account: name for account, name in in_scope.items()}, controls={"c": ("C", "high", {"soc2": ["CC1"]})},
+               in_scope=in_scope, left_out=left_out or {}, signature="unsigned", signoffs=0, index=index)
+
+
+def test_episodes_errors_and_accounts_that_leave():
+    """An error is no evidence either way; an account that leaves with a failure open is not left open at the end."""
+    from rootguard.ledger.build import Ledger, Period, Sorting
+
+    both, one = {"A": "a", "B": "b"}, {"A": "a"}
+    runs = [
+        synthetic_run(0, "2026-01-05T00:00:00Z", [("c", "A", None, "error"), ("c", "B", None, "failed")], both),
+        synthetic_run(1, "2026-01-12T00:00:00Z", [("c", "A", None, "failed"), ("c", "B", None, "failed")], both),
+        synthetic_run(2, "2026-01-19T00:00:00Z", [("c", "A", None, "error")], one, {"B": "suspended or closed"}),
+        synthetic_run(3, "2026-01-26T00:00:00Z", [("c", "A", None, "passed")], one, {"B": "suspended or closed"}),
+    ]
+    period = Period(dt.date(2026, 1, 1), dt.date(2026, 1, 31), "7d")
+    document = Ledger(Sorting(runs=runs), period, None, dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc)).document()
+    episodes = {e["account_id"]: e for e in document["episodes"]}
+    # A: unknown, failed, unknown, passed: failing from the first run that said anything, one error inside, closed by the pass.
+    assert (episodes["A"]["open_at_start"], episodes["A"]["runs_failed"], episodes["A"]["runs_error"]) == (True, 1, 1)
+    assert (episodes["A"]["first_failed"], episodes["A"]["passed_again"], episodes["A"]["days_to_remediate"]) == (
+        "2026-01-12T00:00:00Z", "2026-01-26T00:00:00Z", 14.0)
+    # B failed until it left the population: not remediated, and not open at the end either.
+    assert episodes["B"]["closed_by"] == "the account left the population" and not episodes["B"]["open_at_end"]
+    assert episodes["B"]["passed_again"] is None and document["open_failures"] == []
+    assert document["coverage"]["population_changes"] == [{"account_id": "B", "account_name": "b", "change": "left",
+                                                           "at": "2026-01-19T00:00:00Z", "run": 2, "reason": "suspended or closed"}]
+    # A's errors leave it without evidence from 01-12 to 01-26 (14 days); B is not owed evidence once it left.
+    assert [(g["account_id"], g["from"], g["days"]) for g in document["coverage"]["control_gaps"]] == [
+        ("A", "2026-01-01T00:00:00Z", 11.0), ("A", "2026-01-12T00:00:00Z", 14.0)]
+    assert document["trends"]["open"] == {"failed": [1, 2, 0, 0], "waived": [0, 0, 0, 0], "error": [1, 0, 1, 0]}
+    assert document["frameworks"][0]["per_run"][2] == {"passed": 0, "failed": 0, "waived": 0, "error": 1, "skipped": 0, "pass_rate": 0.0}

@@ -349,7 +349,7 @@ class Ledger:
                     "runs_failed": 0, "runs_waived": 0, "runs_error": 0, "open_at_end": False, "days_open_at_end": None,
                 }
                 episodes.append(current)
-            judged_before = True
+            judged_before = judged_before or outcome in EVIDENCED  # an error before it says nothing of what came first
             if current is None:
                 continue
             if outcome == "passed":
