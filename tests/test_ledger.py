@@ -129,6 +129,7 @@ def test_the_tampered_pack_is_rejected_and_nothing_of_it_used(ledger, series):
     [rejected] = document["packs_not_used"]
     assert rejected["status"] == "rejected" and rejected["source"] == str(series / folder_of(series_plan.TAMPERED))
     assert "1 file(s) differ from its manifest (results.json)" in rejected["reason"]
+    assert rejected["started_at"] == at(series_plan.TAMPERED)  # as its manifest claims it: the week it was meant to evidence
     assert at(series_plan.TAMPERED) not in [run["started_at"] for run in document["runs"]]
     # Exit 1: the ledger is written, and says the evidence falls short (a rejected pack, a missed run).
     assert code == 1, printed

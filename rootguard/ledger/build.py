@@ -242,16 +242,19 @@ def sort_packs(found_packs, period: Period, key: Path | None, profile: str | Non
     candidates = []
     for found in found_packs:
         try:
-            kind = read_manifest(found.path).get("kind")
+            claimed = read_manifest(found.path)
         except PackError:
-            kind = None  # verifying it says what is wrong
+            claimed = {}  # verifying it says what is wrong
+        kind = claimed.get("kind")
         if kind in ("ledger", "sample"):
             sorting.skip(found.source, "not a pack", f"a {kind} that rootguard {kind} wrote, not a run's evidence pack")
             continue
         try:
             run = verified_run(found, key)
         except PackError as exc:
-            sorting.skip(found.source, "rejected", str(exc))
+            # When it started is what its manifest claims: unverified, but it names the run that is missing.
+            started = claimed.get("started_at")
+            sorting.skip(found.source, "rejected", str(exc), started if isinstance(started, str) else None)
             continue
         when = stamp(run.started_at)
         if run.manifest_sha256 in seen:
