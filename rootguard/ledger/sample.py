@@ -1,9 +1,9 @@
 """`rootguard sample LEDGER --size N --seed S`: an auditor's random sample of a ledger's verdicts, re-performed.
 
-The population is every verdict the ledger used: one per (run, control, account, region). The
-draw is Python's `random.Random(seed).sample` over that population in a stated order, so the
-same ledger, size and seed give the same sample on any machine; the seed, the order and the
-population's size are recorded. Each sampled verdict is re-performed from its own pack: the
+The population is every verdict the ledger used: one per (run, control, account, region). Each
+is ranked by the SHA-256 of the seed and its identity, and the lowest ranks are drawn, so the same
+ledger, size and seed give the same sample on any machine, and an auditor can recompute it with
+any SHA-256 tool; the seed, the method and the population's size are recorded. Each sampled verdict is re-performed from its own pack: the
 pack is fetched again (from its folder or from the evidence bucket), must be the pack the
 ledger used (its manifest's SHA-256) and must verify, and `rootguard run --replay PACK
 --account ID` judges it again from the recorded AWS responses alone. The sample folder holds
@@ -14,8 +14,8 @@ manifest over all of it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
-import random
 import shutil
 import subprocess
 import sys
@@ -29,7 +29,8 @@ from rootguard.ledger.build import LEDGER, LedgerError, prepare_output, stamp
 
 SAMPLE_FORMAT = 1
 ORDER = "runs oldest first, then control, account id and region (null first), as in ledger.json's timelines"
-DRAW = "Python random.Random(seed).sample(range(population), size), sorted; reproducible for the same seed and population"
+DRAW = ("each verdict's rank is the SHA-256 (hex) of '<seed>|<run started_at>|<control>|<account id>|<region, or empty>'; "
+        "the size lowest ranks are drawn: the same seed and population give the same sample with any tool that computes SHA-256")
 
 
 def population(document: dict) -> list[dict]:
@@ -50,7 +51,15 @@ def draw(frame: list[dict], size: int, seed: int) -> list[dict]:
         raise LedgerError(f"--size {size}: draw at least one verdict")
     if size > len(frame):
         raise LedgerError(f"--size {size}: the ledger holds only {len(frame)} verdict(s); sample at most that many")
-    return [frame[index] for index in sorted(random.Random(seed).sample(range(len(frame)), size))]
+    ranked = sorted(range(len(frame)), key=lambda index: (rank(seed, frame[index]), index))
+    return [frame[index] for index in sorted(ranked[:size])]
+
+
+def rank(seed: int, verdict: dict) -> str:
+    """A verdict's place in the draw: a hash of the seed and the verdict's identity, so that an auditor can
+    recompute the sample without rootguard (and without depending on a language's random number generator)."""
+    text = f"{seed}|{verdict['started_at']}|{verdict['control']}|{verdict['account_id']}|{verdict['region'] or ''}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def read_ledger(folder: Path, key: Path | None) -> tuple[dict, str]:
