@@ -18,7 +18,7 @@ from rootguard.ledger import sources
 from rootguard.ledger.sources import FoundPack, SourceError, fetch_pack, find_packs
 from tests import faults
 from tests.conftest import HUB, REPO
-from tests.test_publish import BUCKET, allowed, aws, locked_bucket, policy_grants, record_s3_calls, s3
+from tests.test_publish import BUCKET, allowed, aws, credentials_for_a_server, locked_bucket, policy_grants, record_s3_calls, s3
 
 READ_POLICY = REPO / "policy" / "evidence-read-policy.json"
 WEEKS = ("20260105T041700Z", "20260112T041700Z")
@@ -246,10 +246,7 @@ def test_a_missing_bucket_is_an_aws_error(aws, tmp_path):
 
 
 def test_over_http_with_endpoint_url(packs, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    credentials_for_a_server(monkeypatch, tmp_path)
     with moto_server() as endpoint:
         locked_bucket(endpoint_url=endpoint)
         publish(packs[0], f"s3://{BUCKET}/http", "--endpoint-url", endpoint, "--region", "us-east-1", "--mode", "compliance")

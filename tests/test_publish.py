@@ -192,11 +192,16 @@ def test_listing_is_read_page_by_page(aws, pack, calls, monkeypatch, capsys):
     assert "5 objects in" in capsys.readouterr().out
 
 
-def test_over_http_with_endpoint_url(pack, tmp_path, monkeypatch, capsys):
+def credentials_for_a_server(monkeypatch, tmp_path) -> None:
+    """Fake keys and no AWS configuration of this machine's: what a moto server over HTTP is reached with."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+
+
+def test_over_http_with_endpoint_url(pack, tmp_path, monkeypatch, capsys):
+    credentials_for_a_server(monkeypatch, tmp_path)
     with moto_server() as endpoint:
         locked_bucket(endpoint_url=endpoint)
         code = rootguard(["publish", str(pack), f"s3://{BUCKET}/http", "--endpoint-url", endpoint, "--region", "us-east-1"])
