@@ -36,8 +36,9 @@ DRAW = ("each verdict's rank is the SHA-256 (hex) of '<seed>|<run started_at>|<c
 def population(document: dict) -> list[dict]:
     """Every verdict of the ledger, in the stated order: the sampling frame."""
     frame = []
+    timelines = sorted(document["timelines"], key=lambda t: (t["control"], t["account_id"], t["region"] or ""))
     for run in document["runs"]:
-        for timeline in sorted(document["timelines"], key=lambda t: (t["control"], t["account_id"], t["region"] or "")):
+        for timeline in timelines:
             outcome = timeline["outcomes"][run["index"]]
             if outcome is not None:
                 frame.append({"run": run["index"], "started_at": run["started_at"], "control": timeline["control"],
@@ -94,8 +95,10 @@ class Reperformance:
     problem: str | None = None
 
 
-def replay(pack: Path, accounts: list[str], controls: list[str], into: Path) -> Reperformance:
-    """`rootguard run --replay PACK` for these accounts and controls, in a child process as a user would run it."""
+def replay(pack: Path, accounts: list[str], controls: list[str], output: Path, named: str) -> Reperformance:
+    """`rootguard run --replay PACK` for these accounts and controls, in a child process as a user would run it,
+    into output/<named>; the Reperformance names its pack by that path in the sample folder."""
+    into = output / named
     selection = " or ".join("test_" + control.replace("-", "_") for control in controls)
     command = [sys.executable, "-m", "rootguard.cli", "run", "--replay", str(pack), "--report-dir", str(into),
                "-k", selection, "-q", "-p", "no:cacheprovider", "--export", "none"]
@@ -109,16 +112,18 @@ def replay(pack: Path, accounts: list[str], controls: list[str], into: Path) -> 
         last = (completed.stderr.strip() or completed.stdout.strip()).splitlines()[-1:] or ["no output"]
         return Reperformance({}, None, f"the replay exited {completed.returncode}: {last[0]}")
     document = json.loads(results_file.read_text(encoding="utf-8"))
-    return Reperformance({(r["control"], r["account_id"], r.get("region")): r for r in document["results"]}, str(into))
+    return Reperformance({(r["control"], r["account_id"], r.get("region")): r for r in document["results"]}, named)
 
 
-def copy_evidence(pack: Path, paths: list[str], into: Path) -> list[dict]:
+def copy_evidence(pack: Path, paths: list[str], output: Path, folder: str) -> list[dict]:
+    """Copy a verdict's evidence files to output/evidence/<run>/...; each named by its path in the sample folder."""
     copied = []
     for relative in paths:
-        target = into / relative
+        named = f"evidence/{folder}/{relative}"
+        target = output / named
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(pack / relative, target)
-        copied.append({"path": target.as_posix(), "sha256": sha256_file(target)})
+        copied.append({"path": named, "sha256": sha256_file(target)})
     return copied
 
 
@@ -150,7 +155,7 @@ def reperform(document: dict, sampled: list[dict], output: Path, fetch) -> list[
             again = Reperformance({}, None, problem)
             if problem is None:
                 again = replay(pack, sorted({e["account_id"] for e in entries}), sorted({e["control"] for e in entries}),
-                               output / "replays" / folder)
+                               output, f"replays/{folder}")
             for entry in entries:
                 key = (entry["control"], entry["account_id"], entry["region"])
                 original = results.get(key)
@@ -159,7 +164,7 @@ def reperform(document: dict, sampled: list[dict], output: Path, fetch) -> list[
                           "agreed": False, "problem": again.problem}
                 if original is not None:
                     record["original"] = {"outcome": original["outcome"], "message": original["message"]}
-                    record["evidence"] = copy_evidence(pack, original.get("evidence") or [], output / "evidence" / folder)
+                    record["evidence"] = copy_evidence(pack, original.get("evidence") or [], output, folder)
                 elif again.problem is None:
                     record["problem"] = "the pack has no such verdict"
                 if redone is not None:
@@ -178,11 +183,6 @@ def reperform(document: dict, sampled: list[dict], output: Path, fetch) -> list[
 
 def write_sample(ledger_folder: Path, ledger_sha256: str, document: dict, frame_size: int, size: int, seed: int,
                  checked: list[dict], output: Path, sign_key: Path | None) -> dict:
-    for record in checked:
-        for evidence in record["evidence"]:
-            evidence["path"] = Path(evidence["path"]).relative_to(output).as_posix()
-        if record["reperformed"] and record["reperformed"]["pack"]:
-            record["reperformed"]["pack"] = Path(record["reperformed"]["pack"]).relative_to(output).as_posix()
     sample = {
         "sample_format": SAMPLE_FORMAT,
         "generated_at": stamp(dt.datetime.now(dt.timezone.utc)),
