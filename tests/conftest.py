@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -30,6 +31,25 @@ motoext.install()
 
 REPO = Path(__file__).resolve().parent.parent
 HUB = "123456789012"
+
+
+@pytest.fixture(autouse=True)
+def keep_botocore_models(monkeypatch):
+    """In-process sweeps of one worker keep botocore's parsed service models from one run to the next.
+
+    A sweep lets go of them once its facts are fetched (its reports never call AWS, and they
+    are its largest allocation); the next pytester run in the same process would parse the
+    same JSON again, a tenth to half a second a run. What the sweep judges does not depend on it.
+    """
+    monkeypatch.setattr("rootguard.run.forget_botocore_models", lambda: None)
+
+
+def pytest_configure(config):
+    # The pytest processes the tests start leave out hypothesis's plugin: it imports hypothesis
+    # at every run's end (a fifth of a second), and a user's install has no hypothesis. This
+    # process and its xdist workers keep it (the fault-injection tests draw with it).
+    if os.environ.get("PYTEST_XDIST_WORKER") or not getattr(config.option, "numprocesses", None):
+        os.environ["PYTEST_ADDOPTS"] = " ".join(filter(None, [os.environ.get("PYTEST_ADDOPTS"), "-p no:hypothesispytest"]))
 
 
 @dataclass

@@ -49,9 +49,13 @@ def environment(where) -> dict:
     return env
 
 
+# Verdicts are compared here, not their renderings: the runs leave out pytest-html, Allure and the exports.
+LEAN = ("-p", "no:html", "-p", "no:allure_pytest", "--export", "none")
+
+
 def pytest_run(where, pack: str, *args: str, exits=(1,)) -> dict:
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "--report-dir", str(where / pack), "-q", "-p", "no:cacheprovider", *args],
+        [sys.executable, "-m", "pytest", "--report-dir", str(where / pack), "-q", "-p", "no:cacheprovider", *LEAN, *args],
         cwd=REPO, env=environment(where), capture_output=True, text=True, timeout=600,
     )
     assert "Traceback" not in completed.stdout + completed.stderr, completed.stdout[-3000:] + completed.stderr[-3000:]
@@ -135,7 +139,8 @@ def test_in_process_moto_workers_seed_the_same_organization(tmp_path):
     """A `backend: moto` profile: each xdist worker seeds its own moto, and must build the same one."""
     def run(pack, *args):
         completed = subprocess.run(
-            [sys.executable, "-m", "pytest", "--profile", "demo", "--report-dir", str(tmp_path / pack), "-q", "-p", "no:cacheprovider", *args],
+            [sys.executable, "-m", "pytest", "--profile", "demo", "--report-dir", str(tmp_path / pack), "-q", "-p", "no:cacheprovider",
+             *LEAN, *args],
             cwd=REPO, env=environment(tmp_path), capture_output=True, text=True, timeout=600,
         )
         assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr[-3000:]
