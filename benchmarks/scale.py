@@ -346,6 +346,8 @@ def measure(size: int, args, scratch: Path) -> dict:
                 raise RuntimeError(f"pytest exited {run['exit_code']} ({label}, {size} accounts):\n" + "\n".join(tail))
             run["outcomes"] = outcome_counts(pack)
             run["requests"] = compare_requests(stats, evidence_requests(pack), size)
+            if "peak_in_flight" in stats:  # the stand-in's: {family: [most in flight at once, caller]}
+                run["requests"]["peak_in_flight"] = stats["peak_in_flight"]
             # Distinct facts behind the verdicts: one evidence file each (hub-read facts once, with the hub).
             run["requests"]["facts_per_account"] = round(sum(1 for _ in (pack / "evidence").glob("*/*.json")) / size, 2)
             runs[label] = run

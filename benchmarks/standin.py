@@ -656,6 +656,10 @@ class StandIn:
         self.cpu_at_reset = time.process_time()
         self.wall_at_reset = time.monotonic()
         self.peak_connections = self.connections
+        # Requests answered but not yet sent (waiting out the latency), per (family, caller): what
+        # the suite had in flight at once of each family, and the most it ever had.
+        self.in_flight: Counter = Counter()
+        self.peak_in_flight: dict[tuple[str, str], int] = {}
         if self.throttle is not None:
             self.throttle.buckets.clear()
 
@@ -690,7 +694,16 @@ class StandIn:
             # One connection each, as server.py's one thread per connection: what the suite held open.
             "threads": self.connections,
             "peak_threads": self.peak_connections,
+            # {family: [the most requests of it one caller had in flight at once, that caller]}
+            "peak_in_flight": self.peaks(),
         }
+
+    def peaks(self) -> dict[str, list]:
+        most: dict[str, list] = {}
+        for (name, caller), peak in sorted(self.peak_in_flight.items()):
+            if name not in most or peak > most[name][0]:
+                most[name] = [peak, caller]
+        return most
 
     def control(self, method: str, command: str, body: bytes) -> bytes:
         if command == "reset" and method == "POST":
@@ -698,6 +711,10 @@ class StandIn:
             payload: dict = {"reset": True}
         elif command == "stats":
             payload = self.stats()
+        elif command == "latency" and method == "POST":
+            # {"ms": 50}: every answer from now on waits this long.
+            self.latency = float(json.loads(body or b"{}")["ms"]) / 1000
+            payload = {"latency_ms": self.latency * 1000}
         elif command == "limits" and self.throttle is not None:
             if method == "POST":
                 # {"iam": {"rate": 1, "burst": 2}, ...}: new limits from now on, every bucket full.
@@ -735,6 +752,7 @@ class StandIn:
                                      content_type, body)
             action = found.answers[0].action if found else operation_name(service, path, target, content_type, body, method)
         id_header = b"x-amzn-RequestId"
+        self.answering = (family(action), account)  # in flight until sent
         if self.throttle is not None and not self.throttle.allows(action, account, region, time.monotonic()):
             self.throttled[(account, action)] += 1
             status, lines, payload = throttling_answer(service, target, content_type, request_id)
@@ -803,14 +821,22 @@ class Connection(asyncio.Protocol):
             body = bytes(self.buffer[end + 4:end + 4 + length])
             del self.buffer[:end + 4 + length]
             self.continued = False
-            response = self.standin.respond(method, target_path, headers, body)
+            standin = self.standin
+            standin.answering = None
+            response = standin.respond(method, target_path, headers, body)
             close = headers.get("connection", "").lower() == "close"
-            if self.standin.latency and not target_path.startswith(CONTROL_PREFIX):
-                self.standin.loop.call_later(self.standin.latency, self._send, response, close)
+            key = standin.answering
+            if key is not None:
+                standin.in_flight[key] += 1
+                standin.peak_in_flight[key] = max(standin.peak_in_flight.get(key, 0), standin.in_flight[key])
+            if standin.latency and key is not None:
+                standin.loop.call_later(standin.latency, self._send, response, close, key)
             else:
-                self._send(response, close)
+                self._send(response, close, key)
 
-    def _send(self, response: bytes, close: bool) -> None:
+    def _send(self, response: bytes, close: bool, key: tuple | None = None) -> None:
+        if key is not None:
+            self.standin.in_flight[key] -= 1
         if self.transport.is_closing():
             return
         self.transport.write(response)

@@ -19,6 +19,7 @@ from _pytest.config.findpaths import determine_setup
 from rootguard import resources
 from rootguard.controls import Control, ControlFailure, Target
 from rootguard.errors import FactError
+from rootguard.facts.limits import DEFAULT_LIMITS, limit_option
 from rootguard.frameworks import framework_keys, load_catalogs, unknown_ids
 from rootguard.reports.exports import export_option
 from rootguard.run import Run
@@ -71,6 +72,7 @@ def chosen_from(value: str, known, what: str) -> str:
 CHECKED_OPTIONS = {
     "account": (account_id_option, True),
     "fetch_workers": (positive_int, False),
+    "api_limit": (limit_option, True),
     "framework": (framework_option, True),
     "gate_severity": (severity_option, False),
     "shard": (shard_option, False),
@@ -108,6 +110,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--fetch-workers", metavar="N", default="64",
         help="facts fetched at once, across accounts: the bound on requests in flight (default 64)",
+    )
+    group.addoption(
+        "--api-limit", metavar="FAMILY=N", action="append", default=[],
+        help="requests of one API family one account has in flight at once (repeatable; 0: no bound of its own; "
+        f"defaults: {', '.join(f'{name}={n}' for name, n in DEFAULT_LIMITS.items())})",
     )
     group.addoption(
         "--framework", metavar="NAME", action="append", default=[],

@@ -227,7 +227,8 @@ class Run:
             readable = self.replaying.readable_accounts() + narrowed
         else:
             self._start_backend()
-            self.connector = Connector(self.profile, mocked=self.profile.backend == "moto", threads=self.config.getoption("fetch_workers"))
+            self.connector = Connector(self.profile, mocked=self.profile.backend == "moto", threads=self.config.getoption("fetch_workers"),
+                                       api_limits=dict(self.config.getoption("api_limit")))
             if self.worker:
                 caller = self.worker["caller"]
                 accounts = [Account(**fields) for fields in self.worker["accounts"]]

@@ -174,3 +174,37 @@ def test_a_family_over_its_limit_answers_the_services_throttling_error(organizat
     answer = call(retrying)
     assert answer["ResponseMetadata"]["RetryAttempts"] >= 1
     assert bench(endpoint, "stats")["throttled_total"] >= 2
+
+
+def post(endpoint: str, command: str, payload: dict) -> dict:
+    request = urllib.request.Request(f"{endpoint}/__bench/{command}", data=json.dumps(payload).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.loads(answer.read())
+
+
+def test_each_api_family_keeps_to_its_bound_of_requests_in_flight(organization, tmp_path):
+    """At 40 ms a request, an account's IAM facts overlap: --api-limit holds them to their bound, per calling account."""
+    standin = organization["standin"]["endpoint"]
+    limits(standin, {name: {"rate": 1000, "burst": 1000} for name in ("default", "organizations", "iam", "iam-credential-report",
+                                                                        "iam-authorization-details")})
+    post(standin, "latency", {"ms": 40})
+    try:
+        runs = {}
+        for name, bounds in {"bounded": ("iam=2", "organizations=1"), "unbounded": ("iam=0", "organizations=0")}.items():
+            (tmp_path / name).mkdir()
+            args = [arg for bound in bounds for arg in ("--api-limit", bound)]
+            completed, results, stats = sweep(standin, tmp_path / name, *JUDGE_ONLY, *args)
+            assert "Traceback" not in completed.stdout + completed.stderr and results["complete"]
+            runs[name] = (verdicts(results), stats["peak_in_flight"])
+    finally:
+        post(standin, "latency", {"ms": 0})
+
+    (bounded, bounded_peaks), (unbounded, unbounded_peaks) = runs["bounded"], runs["unbounded"]
+    assert bounded == unbounded  # the bounds change when requests go, not what they find
+    # Without a bound of its own, one account had more IAM requests in flight than the bound allows...
+    assert unbounded_peaks["iam"][0] > 2, unbounded_peaks
+    # ... and with it, no account ever did. Each credential report was generated and read one
+    # request after another (its default bound of 1), and so were the hub's Organizations calls.
+    assert bounded_peaks["iam"][0] <= 2, bounded_peaks
+    assert bounded_peaks["iam-credential-report"][0] == 1, bounded_peaks
+    assert bounded_peaks["organizations"] == [1, HUB], bounded_peaks

@@ -33,6 +33,8 @@ def said(result) -> list[str]:
         (("--shard", "3/2"), "--shard: '3/2' is not a shard I/N with 1 <= I <= N (like 2/4)"),
         (("--fetch-workers", "0"), "--fetch-workers: '0' is not a whole number of at least 1"),
         (("--export", "pdf"), "--export: 'pdf': choose from csv, xlsx, oscal, ocsf, comma-separated, or all or none"),
+        (("--api-limit", "ec2=3"),
+         "--api-limit: 'ec2=3': unknown family 'ec2'; one of organizations, iam-credential-report, iam-authorization-details, iam, sts"),
     ],
 )
 def test_bad_option_value_is_one_line(pytester, args, expected):

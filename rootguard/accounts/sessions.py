@@ -21,6 +21,7 @@ from rootguard.accounts import Account
 from rootguard.accounts.botocore_sharing import install as share_botocore_parts
 from rootguard.accounts.botocore_sharing import new_botocore_session
 from rootguard.errors import AccountsError, FactError, NoCredentials, describe_client_error
+from rootguard.facts.limits import HUB_CALLER, InFlight
 from rootguard.facts.progress import note_throttling
 from rootguard.profile import Profile
 
@@ -56,10 +57,12 @@ def client_config(max_pool: int = MAX_POOL_CONNECTIONS) -> Config:
 class Connector:
     """Builds sessions and clients for the hub and for each account, once, thread-safely."""
 
-    def __init__(self, profile: Profile, *, mocked: bool = False, threads: int = 0):
+    def __init__(self, profile: Profile, *, mocked: bool = False, threads: int = 0, api_limits: dict[str, int] | None = None):
         share_botocore_parts()
         self.profile = profile
         self.mocked = mocked
+        # Requests in flight per API family and calling account, shared by every store of the run.
+        self.in_flight = InFlight(api_limits)
         # Every fetch thread may hold a connection to the same endpoint at once.
         self.config = client_config(max(MAX_POOL_CONNECTIONS, threads))
         self._lock = threading.Lock()
@@ -169,7 +172,8 @@ class Connector:
         while True:
             attempts += 1
             try:
-                return self._assume(self._hub_sts(), account.role_arn, account.external_id)
+                with self.in_flight.slot(HUB_CALLER, "sts", "assume_role"):
+                    return self._assume(self._hub_sts(), account.role_arn, account.external_id)
             except FactError as exc:
                 if exc.code not in NOT_READY_YET or time.monotonic() + account.retry_seconds > deadline:
                     if exc.code in NOT_READY_YET:

@@ -78,7 +78,8 @@ class FactContext:
         self.result.calls.append(record)
         client = self._client(record, service, region)
         try:
-            response = getattr(client, operation)(**params)
+            with self.store.in_flight.slot(self.account.id, service, operation):
+                response = getattr(client, operation)(**params)
         except (ClientError, BotoCoreError) as exc:
             self._refused(record, exc, absent)
             return None
@@ -120,15 +121,16 @@ class FactContext:
         keys = key if isinstance(key, tuple) else (key,)
         lists: dict[str, list] = {name: [] for name in keys}
         try:
-            for page in client.get_paginator(operation).paginate(**params):
-                record.pages += 1
-                TALLY.add(retry_attempts(page))
-                note_response(record, page)
-                for name in keys:
-                    chunk = page.get(name, []) if isinstance(page, dict) else None
-                    if not isinstance(chunk, list):
-                        raise UnexpectedResponse(f"{action} returned {name} as {type(chunk).__name__}, not a list", action=action)
-                    lists[name].extend(chunk)
+            with self.store.in_flight.slot(self.account.id, service, operation):
+                for page in client.get_paginator(operation).paginate(**params):
+                    record.pages += 1
+                    TALLY.add(retry_attempts(page))
+                    note_response(record, page)
+                    for name in keys:
+                        chunk = page.get(name, []) if isinstance(page, dict) else None
+                        if not isinstance(chunk, list):
+                            raise UnexpectedResponse(f"{action} returned {name} as {type(chunk).__name__}, not a list", action=action)
+                        lists[name].extend(chunk)
         except (ClientError, BotoCoreError) as exc:
             self._refused(record, exc, absent)
             return None

@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterable
 
 from rootguard.errors import FactError, UnexpectedResponse
 from rootguard.facts.context import FactContext, keep_endpoint_host
+from rootguard.facts.limits import UNBOUNDED
 from rootguard.facts.registry import REGISTRY, FactKey, FactResult, fact_key
 
 
@@ -50,6 +51,7 @@ class FactStore:
         # Under pytest-xdist, facts other workers may also need are fetched once (rootguard.distributed.sharing).
         self.shared = None
         self.fetch_seconds = 0.0
+        self.in_flight = getattr(connector, "in_flight", None) or UNBOUNDED
 
     def release(self) -> None:
         """Let go of every fact and client, once no control will ask again (the reports need only the verdicts)."""
