@@ -134,6 +134,20 @@ def test_the_workbook_opens_and_every_sheet_matches_the_pack(demo_pack):
     recent = next(r for r in procedures if r[0] == "root-recent-use")
     assert "root_recent_use_days = 90" in recent[6] and "`root_recent_use_days` (90)" in recent[5]
 
+    # Every sheet's header row is bold, and every cell of several lines wraps, top-aligned.
+    styled = openpyxl.load_workbook(demo_pack / "results.xlsx")
+    wrapped = 0
+    for sheet in styled.worksheets:
+        assert all(cell.font.b for cell in sheet[1]), sheet.title
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, str) and "\n" in cell.value:
+                    assert (cell.alignment.wrap_text, cell.alignment.vertical) == (True, "top"), (sheet.title, cell.coordinate)
+                    wrapped += 1
+                else:
+                    assert not cell.font.b and not cell.alignment.wrap_text, (sheet.title, cell.coordinate)
+    assert wrapped > 100
+
 
 def test_the_oscal_document_validates_with_trestle_and_traces_every_verdict_to_hashed_evidence(demo_pack):
     results = results_of(demo_pack)

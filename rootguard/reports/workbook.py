@@ -20,6 +20,7 @@ from rootguard.reports.context import banner_of
 from rootguard.reports.exports import Export, PackData, framework_titles
 from rootguard.vocabulary import OUTCOMES
 
+HEADING, WRAPPED = "rootguard heading", "rootguard wrapped text"
 HEADER_WIDTH = {"message": 90, "title": 48, "pass criteria": 90, "rationale": 60, "remediation": 60, "justification": 60}
 
 
@@ -28,23 +29,27 @@ class Sheets:
 
     def __init__(self):
         from openpyxl import Workbook
+        from openpyxl.styles import Alignment, Font, NamedStyle
 
         self.book = Workbook(write_only=True)
+        # Named styles, given to a cell by name: a cell given a Font or an Alignment object
+        # makes openpyxl hash that object again for every cell (a third of the workbook's
+        # time at 2300 verdicts); a named style is looked up once.
+        self.book.add_named_style(NamedStyle(name=HEADING, font=Font(bold=True)))
+        self.book.add_named_style(NamedStyle(name=WRAPPED, alignment=Alignment(wrap_text=True, vertical="top")))
 
     def add(self, title: str, header: list[str], rows) -> None:
         from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Alignment, Font
         from openpyxl.utils import get_column_letter
 
         sheet = self.book.create_sheet(title[:31])
         sheet.freeze_panes = "A2"
         for index, name in enumerate(header, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = HEADER_WIDTH.get(name, max(12, len(name) + 4))
-        bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
         heading = []
         for name in header:
             heading.append(WriteOnlyCell(sheet, value=name))
-            heading[-1].font = bold
+            heading[-1].style = HEADING
         sheet.append(heading)
         count = 0
         for row in rows:
@@ -57,7 +62,7 @@ class Sheets:
                     cell = WriteOnlyCell(sheet, value=value)
                     cell.data_type = "s"
                     if "\n" in value:
-                        cell.alignment = wrap
+                        cell.style = WRAPPED
                     value = cell
                 cells.append(value)
             sheet.append(cells)
