@@ -183,14 +183,14 @@ def post(endpoint: str, command: str, payload: dict) -> dict:
 
 
 def test_each_api_family_keeps_to_its_bound_of_requests_in_flight(organization, tmp_path):
-    """At 40 ms a request, an account's IAM facts overlap: --api-limit holds them to their bound, per calling account."""
+    """At 150 ms a request, an account's IAM facts overlap: --api-limit holds them to their bound, per calling account."""
     standin = organization["standin"]["endpoint"]
     limits(standin, {name: {"rate": 1000, "burst": 1000} for name in ("default", "organizations", "iam", "iam-credential-report",
                                                                         "iam-authorization-details")})
-    post(standin, "latency", {"ms": 40})
+    post(standin, "latency", {"ms": 150})
     try:
         runs = {}
-        for name, bounds in {"bounded": ("iam=2", "organizations=1"), "unbounded": ("iam=0", "organizations=0")}.items():
+        for name, bounds in {"bounded": ("iam=1", "organizations=1"), "unbounded": ("iam=0", "organizations=0")}.items():
             (tmp_path / name).mkdir()
             args = [arg for bound in bounds for arg in ("--api-limit", bound)]
             completed, results, stats = sweep(standin, tmp_path / name, *JUDGE_ONLY, *args)
@@ -201,10 +201,10 @@ def test_each_api_family_keeps_to_its_bound_of_requests_in_flight(organization, 
 
     (bounded, bounded_peaks), (unbounded, unbounded_peaks) = runs["bounded"], runs["unbounded"]
     assert bounded == unbounded  # the bounds change when requests go, not what they find
-    # Without a bound of its own, one account had more IAM requests in flight than the bound allows...
-    assert unbounded_peaks["iam"][0] > 2, unbounded_peaks
+    # Without a bound of its own, one account had several IAM requests in flight at once...
+    assert unbounded_peaks["iam"][0] > 1, unbounded_peaks
     # ... and with it, no account ever did. Each credential report was generated and read one
     # request after another (its default bound of 1), and so were the hub's Organizations calls.
-    assert bounded_peaks["iam"][0] <= 2, bounded_peaks
+    assert bounded_peaks["iam"][0] == 1, bounded_peaks
     assert bounded_peaks["iam-credential-report"][0] == 1, bounded_peaks
     assert bounded_peaks["organizations"] == [1, HUB], bounded_peaks
