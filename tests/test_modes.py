@@ -19,7 +19,7 @@ import sys
 import pytest
 
 from rootguard.fixtures.server import moto_server
-from tests.conftest import REPO
+from tests.conftest import JUDGE_ONLY, REPO
 
 DEMO_SCENARIO = REPO / "fixtures" / "scenarios" / "demo.yaml"
 MANAGEMENT = "123456789012"  # holds the organization trail's bucket and log group
@@ -49,13 +49,10 @@ def environment(where) -> dict:
     return env
 
 
-# Verdicts are compared here, not their renderings: the runs leave out pytest-html, Allure and the exports.
-LEAN = ("-p", "no:html", "-p", "no:allure_pytest", "--export", "none")
-
-
 def pytest_run(where, pack: str, *args: str, exits=(1,)) -> dict:
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "--report-dir", str(where / pack), "-q", "-p", "no:cacheprovider", *LEAN, *args],
+        [sys.executable, "-m", "pytest", "--report-dir", str(where / pack), "-q", "-p", "no:cacheprovider",
+         *JUDGE_ONLY, *args],  # verdicts are compared here, not their renderings
         cwd=REPO, env=environment(where), capture_output=True, text=True, timeout=600,
     )
     assert "Traceback" not in completed.stdout + completed.stderr, completed.stdout[-3000:] + completed.stderr[-3000:]
@@ -140,7 +137,7 @@ def test_in_process_moto_workers_seed_the_same_organization(tmp_path):
     def run(pack, *args):
         completed = subprocess.run(
             [sys.executable, "-m", "pytest", "--profile", "demo", "--report-dir", str(tmp_path / pack), "-q", "-p", "no:cacheprovider",
-             *LEAN, *args],
+             *JUDGE_ONLY, *args],
             cwd=REPO, env=environment(tmp_path), capture_output=True, text=True, timeout=600,
         )
         assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr[-3000:]

@@ -36,10 +36,14 @@ SWEEP_LIMITS = {"default": {"rate": 1, "burst": 2}, "organizations": {"rate": 10
 EMPTY = {"rate": 0.01, "burst": 1}
 
 
-def limits(endpoint: str, changes: dict) -> dict:
-    request = urllib.request.Request(f"{endpoint}/__bench/limits", data=json.dumps(changes).encode(), method="POST")
+def post(endpoint: str, command: str, payload: dict) -> dict:
+    request = urllib.request.Request(f"{endpoint}/__bench/{command}", data=json.dumps(payload).encode(), method="POST")
     with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read())["limits"]
+        return json.loads(answer.read())
+
+
+def limits(endpoint: str, changes: dict) -> dict:
+    return post(endpoint, "limits", changes)["limits"]
 
 
 @contextlib.contextmanager
@@ -174,12 +178,6 @@ def test_a_family_over_its_limit_answers_the_services_throttling_error(organizat
     answer = call(retrying)
     assert answer["ResponseMetadata"]["RetryAttempts"] >= 1
     assert bench(endpoint, "stats")["throttled_total"] >= 2
-
-
-def post(endpoint: str, command: str, payload: dict) -> dict:
-    request = urllib.request.Request(f"{endpoint}/__bench/{command}", data=json.dumps(payload).encode(), method="POST")
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read())
 
 
 def test_each_api_family_keeps_to_its_bound_of_requests_in_flight(organization, tmp_path):

@@ -156,10 +156,11 @@ def verify(pack: Path) -> Verification:
     recorded: dict = manifest["files"]
     result = Verification(manifest)
     present = set(pack_files(pack))
+    base = os.fspath(pack)
     for relative, expected in sorted(recorded.items()):
         if relative not in present:
             result.missing.append(relative)
-        elif sha256_file(os.path.join(os.fspath(pack), relative)) != expected:
+        elif sha256_file(os.path.join(base, relative)) != expected:
             result.changed.append(relative)
     result.added = sorted(present - set(recorded))
     return result

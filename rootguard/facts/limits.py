@@ -83,10 +83,10 @@ class InFlight:
             yield
             return
         key = (name, caller)
-        with self._lock:
-            semaphore = self._slots.get(key)
-            if semaphore is None:
-                semaphore = self._slots[key] = threading.BoundedSemaphore(bound)
+        semaphore = self._slots.get(key)  # every request asks; the lock is taken only to make one
+        if semaphore is None:
+            with self._lock:
+                semaphore = self._slots.setdefault(key, threading.BoundedSemaphore(bound))
         with semaphore:
             yield
 
