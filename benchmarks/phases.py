@@ -3,12 +3,16 @@
 Loaded into the measured run with `-p benchmarks.phases`; when the process exits (after the
 last pytest hook, so the evidence pack's finishing work is inside) it writes its marks, as
 epoch seconds, to the file named by $ROOTGUARD_BENCH_PHASES. It hooks no per-test call, so
-it adds nothing a run would notice.
+it adds nothing a run would notice. Beside the marks, under "gc", it writes how long
+Python's garbage collector ran in the process, from the plugin's loading to its exit, and
+how many collections of each generation it made (a callback at each collection's start and
+end: two clock reads).
 """
 
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import os
 import time
@@ -16,6 +20,18 @@ import time
 import pytest
 
 _marks: dict[str, float] = {}
+_gc = {"seconds": 0.0, "collections": [0, 0, 0], "started": 0.0}
+
+
+def _collecting(phase: str, info: dict) -> None:
+    if phase == "start":
+        _gc["started"] = time.perf_counter()
+    else:
+        _gc["seconds"] += time.perf_counter() - _gc["started"]
+        _gc["collections"][info["generation"]] += 1
+
+
+gc.callbacks.append(_collecting)
 
 
 def mark(name: str) -> None:
@@ -28,7 +44,7 @@ def _write() -> None:
     target = os.environ.get("ROOTGUARD_BENCH_PHASES")
     if target:
         with open(target, "w", encoding="utf-8") as handle:
-            json.dump(_marks, handle, indent=1)
+            json.dump({**_marks, "gc": {"seconds": round(_gc["seconds"], 3), "collections": _gc["collections"]}}, handle, indent=1)
 
 
 atexit.register(_write)

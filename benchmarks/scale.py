@@ -208,9 +208,11 @@ def run_pytest(profile: Path, pack: Path, extra: list[str], env: dict[str, str],
         wall = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         watcher.join(1)
-    phases = {}
+    phases, collector = {}, None
     if phases_file.exists():
-        phases = {name: round(at - started_epoch, 2) for name, at in json.loads(phases_file.read_text()).items()}
+        marks = json.loads(phases_file.read_text())
+        collector = marks.pop("gc", None)
+        phases = {name: round(at - started_epoch, 2) for name, at in marks.items()}
     return {
         "command": command,
         "exit_code": process.returncode,
@@ -227,6 +229,8 @@ def run_pytest(profile: Path, pack: Path, extra: list[str], env: dict[str, str],
         "load_average_before": round(load_before, 2),
         "load_average_after": round(os.getloadavg()[0], 2),
         "phases": phases,
+        # Python's garbage collector in the pytest process (the controller's, with -n).
+        "gc": collector,
     }
 
 
@@ -443,7 +447,7 @@ def describe(counts: dict) -> str:
 
 def table(measurements: list[dict]) -> list[str]:
     header = (f"{'N':>6} {'wall s':>8} {'peak MB':>8} {'req/acct':>9} {'needed':>7} {'s/acct':>7} "
-              f"{'prefetch s':>10} {'tests s':>8} {'finish s':>9} {'srv cpu s':>9} {'srv ms/req':>10} {'mfa-only req/acct':>17} "
+              f"{'prefetch s':>10} {'tests s':>8} {'finish s':>9} {'gc s':>5} {'srv cpu s':>9} {'srv ms/req':>10} {'mfa-only req/acct':>17} "
               f"{'-n wall s':>9} {'-n MB':>6} {'-n req/acct':>11} {'cpu ms/acct':>11} {'floor ms':>8} {'x floor':>7} {'-n cpu ms/acct':>14}")
     lines = [header, "-" * len(header)]
     for m in measurements:
@@ -470,7 +474,7 @@ def table(measurements: list[dict]) -> list[str]:
         lines.append(
             f"{m['accounts']:>6} {run['wall_seconds']:>8.1f} {run['peak_rss_mb']:>8.0f} {run['requests']['per_account']:>9.1f} "
             f"{run['requests']['needed_per_account']:>7.1f} {run['wall_seconds'] / m['accounts']:>7.3f} {prefetch:>10.1f} "
-            f"{tests:>8.1f} {finish:>9.1f} {run['requests']['server_cpu_seconds']:>9.1f} "
+            f"{tests:>8.1f} {finish:>9.1f} {(run.get('gc') or {}).get('seconds', 0):>5.1f} {run['requests']['server_cpu_seconds']:>9.1f} "
             f"{run['requests']['server_cpu_ms_per_request'] or 0:>10.3f} {mfa_requests:>17} {spread}"
         )
     return lines

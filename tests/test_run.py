@@ -8,6 +8,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import ClientError
 
 from rootguard.accounts import SESSION_NAME
+from rootguard.run import GC_YOUNG_THRESHOLD
 from tests.conftest import REPO
 
 MEMBER = "210987654321"
@@ -254,21 +255,26 @@ def test_a_run_keeps_its_objects_out_of_the_collector_and_hands_them_back(pytest
 
     profile = write_run_files(pytester)
     monkeypatch.chdir(REPO)
-    frozen_during_tests = []
+    frozen_during_tests, thresholds_during_tests = [], []
 
     class Probe:
         def pytest_runtest_call(self, item):
             frozen_during_tests.append(gc.get_freeze_count())
+            thresholds_during_tests.append(gc.get_threshold())
 
-    before = gc.get_freeze_count()
+    before, threshold_before = gc.get_freeze_count(), gc.get_threshold()
+    assert threshold_before[0] < GC_YOUNG_THRESHOLD
     result = pytester.runpytest_inprocess(
         "--profile", str(profile), "--report-dir", str(pytester.path / "pack"), "-k", "test_root_mfa", plugins=[Probe()]
     )
     assert result.ret == 0
-    # The items and fetched facts are frozen while the controls run...
+    # The items and fetched facts are frozen while the controls run, and the youngest
+    # generation is collected less often...
     assert len(frozen_during_tests) == 2 and min(frozen_during_tests) > before + 1000
-    # ...and the collector gets them back when the run ends, so nothing stays frozen in this process.
+    assert thresholds_during_tests == [(GC_YOUNG_THRESHOLD, *threshold_before[1:])] * 2
+    # ...and the collector gets them back, at its own thresholds, when the run ends.
     assert gc.get_freeze_count() == before
+    assert gc.get_threshold() == threshold_before
 
 
 def test_a_tests_reports_share_one_copy_of_its_keywords(pytester, monkeypatch):
