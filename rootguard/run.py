@@ -40,6 +40,7 @@ from rootguard.profile import Profile, load_profile
 from rootguard.profile.waivers import load_waivers_file
 from rootguard.reports import listeners, reporters
 from rootguard.reports.exports import forget as forget_pack_documents
+from rootguard.reports.aside import stop_all as stop_exports_aside
 from rootguard.reports.compare import compare_results, differences
 from rootguard.sweep import Ending, Sweep, utc_text
 from rootguard.verdicts import Verdict, VerdictStage
@@ -530,6 +531,7 @@ class Run:
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
         if self.abandoned and not self.worker:
+            stop_exports_aside()
             discard_pack(self.pack, self._pack_before)
             for folder in self._made_above:  # the deepest first
                 try:
@@ -538,9 +540,14 @@ class Run:
                     break
             return
         if self.ending is None or self.worker:
+            stop_exports_aside()
             return
         # Last of all, when pytest-html and JUnit have written their files: the hash manifest.
-        said = {report.name: report.finish(self.ending) for report in self.reporters}
+        try:
+            said = {report.name: report.finish(self.ending) for report in self.reporters}
+        finally:
+            # Every export written aside has been read, or is written here; nothing writes into the pack after its manifest.
+            stop_exports_aside()
         forget_pack_documents()
         write_manifest(
             self.pack,

@@ -143,6 +143,8 @@ class Export(Reporter):
     export = True
     filename = ""
     media_type = ""
+    # Written by a second process while the run finishes its other reports (rootguard.reports.aside).
+    aside = False
 
     @classmethod
     def active(cls, config) -> bool:
@@ -158,16 +160,39 @@ class Export(Reporter):
         self.stream(data, out)
         return out.getvalue()
 
+    def write(self, ending) -> None:
+        # The pack's documents are written (the reports before the exports): the exports
+        # written aside start now, in one child, and write while the run goes on.
+        if self.aside:
+            from rootguard.reports import aside
+
+            if aside.pays(len(self.verdicts)):
+                aside.start(self.sweep.pack, [e.name for e in exports() if e.aside and e.active(self.config)])
+
     def finish(self, ending) -> dict:
         # Written last, after pytest-html and JUnit have written theirs and let go of their
         # documents: the exports' libraries then take memory the sweep no longer holds.
-        try:
-            write_export(self, packdata(self.sweep.pack), self.sweep.pack)
-        except Exception as exc:  # noqa: BLE001 - an export must not cost the pack its manifest
-            failure = str(exc) if isinstance(exc, PackError) else f"{type(exc).__name__}: {exc}"
-            print(f"rootguard: the {self.name} export ({self.filename}) was not written: {failure}", file=sys.stderr)
-            return {"file": None, "error": failure}
+        said = None
+        if self.aside:
+            from rootguard.reports import aside
+
+            child = aside.running(self.sweep.pack)
+            said = child.result(self.name) if child is not None else None
+        if said is None:
+            try:
+                write_export(self, packdata(self.sweep.pack), self.sweep.pack)
+                said = {}
+            except Exception as exc:  # noqa: BLE001 - an export must not cost the pack its manifest
+                said = {"error": failure_text(exc)}
+        if said.get("error"):
+            print(f"rootguard: the {self.name} export ({self.filename}) was not written: {said['error']}", file=sys.stderr)
+            return {"file": None, "error": said["error"]}
         return {"file": self.filename, "media_type": self.media_type}
+
+
+def failure_text(exc: Exception) -> str:
+    """Why an export was not written, in one line: a pack's own problem as it says it, anything else with its type."""
+    return str(exc) if isinstance(exc, PackError) else f"{type(exc).__name__}: {exc}"
 
 
 def write_export(export: Export, data: PackData, directory: Path) -> Path:

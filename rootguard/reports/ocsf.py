@@ -31,6 +31,7 @@ class OcsfComplianceFindings(Export):
     name = "ocsf"
     filename = "ocsf-compliance-findings.jsonl"
     media_type = "application/x-ndjson"
+    aside = True
 
     def stream(self, data: PackData, out: BinaryIO) -> None:
         for line in self.lines(data):

@@ -85,6 +85,7 @@ class OscalAssessmentResults(Export):
     name = "oscal"
     filename = "oscal-assessment-results.json"
     media_type = "application/oscal.assessment-results+json"
+    aside = True
 
     def stream(self, data: PackData, out: BinaryIO) -> None:
         from trestle.oscal import assessment_results as ar
