@@ -15,6 +15,8 @@ import pytest
 from rootguard.cli import main as rootguard
 from rootguard.reports import aside
 from rootguard.reports import exports as exports_module
+from rootguard.reports.ocsf import OcsfComplianceFindings
+from rootguard.reports.oscal import OscalAssessmentResults
 from tests.conftest import REPO
 
 ASIDE = {"oscal": "oscal-assessment-results.json", "ocsf": "ocsf-compliance-findings.jsonl"}
@@ -41,13 +43,16 @@ def test_the_child_writes_each_named_export_and_says_so_line_by_line(demo_pack, 
     pack = shutil.copytree(demo_pack, tmp_path / "pack")
     for filename in ASIDE.values():
         (pack / filename).unlink()
-    assert aside.main([str(pack), "ocsf", "oscal", "sarif"]) == 0
+    chosen = [aside.spec(OcsfComplianceFindings), aside.spec(OscalAssessmentResults)]
+    assert chosen == ["rootguard.reports.ocsf:OcsfComplianceFindings", "rootguard.reports.oscal:OscalAssessmentResults"]
+    assert aside.main([str(pack), *chosen, "rootguard.reports.sarif:Sarif", "rootguard.reports.aside:Aside"]) == 0
     said = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert said == [
+    assert said[:2] == [
         {"name": "ocsf", "file": ASIDE["ocsf"], "media_type": "application/x-ndjson"},
         {"name": "oscal", "file": ASIDE["oscal"], "media_type": "application/oscal.assessment-results+json"},
-        {"name": "sarif", "error": "no export is named 'sarif'"},
     ]
+    assert said[2]["error"].startswith("no export 'rootguard.reports.sarif:Sarif' (No module named")
+    assert said[3] == {"name": "rootguard.reports.aside:Aside", "error": "'rootguard.reports.aside:Aside' is not an export"}
     for filename in ASIDE.values():
         assert (pack / filename).read_bytes() == (demo_pack / filename).read_bytes(), filename
 
@@ -55,7 +60,7 @@ def test_the_child_writes_each_named_export_and_says_so_line_by_line(demo_pack, 
 def test_the_child_says_why_an_export_was_not_written(demo_pack, tmp_path, capsys, monkeypatch):
     pack = shutil.copytree(demo_pack, tmp_path / "pack")
     monkeypatch.setattr(aside, "write_export", broken)
-    assert aside.main([str(pack), "oscal"]) == 0
+    assert aside.main([str(pack), aside.spec(OscalAssessmentResults)]) == 0
     assert json.loads(capsys.readouterr().out) == {"name": "oscal", "error": "RuntimeError: disk on fire"}
     assert aside.main([str(pack)]) == 2  # a pack and no export: a usage error
 
@@ -82,7 +87,7 @@ def test_a_run_writes_oscal_and_ocsf_in_a_second_process(pytester, monkeypatch, 
 def test_what_the_child_did_not_say_the_run_writes_itself(pytester, monkeypatch, two_cores_any_size, tmp_path):
     # A child that reports OSCAL's failure, prints something else, and dies without a word on OCSF.
     said = json.dumps({"name": "oscal", "error": "RuntimeError: disk on fire"})
-    monkeypatch.setattr(aside, "command", lambda pack, names: [sys.executable, "-c", f"print({said!r}); print('noise'); raise SystemExit(3)"])
+    monkeypatch.setattr(aside, "command", lambda pack, chosen: [sys.executable, "-c", f"print({said!r}); print('noise'); raise SystemExit(3)"])
     run, pack, manifest = sweep(pytester, "--export", "oscal,ocsf")
     assert manifest["exports"]["oscal"] == {"file": None, "error": "RuntimeError: disk on fire"}
     assert f"the oscal export ({ASIDE['oscal']}) was not written: RuntimeError: disk on fire" in "\n".join(run.errlines)
@@ -94,9 +99,9 @@ def test_what_the_child_did_not_say_the_run_writes_itself(pytester, monkeypatch,
 
 
 def test_a_child_still_running_is_stopped(tmp_path, monkeypatch):
-    monkeypatch.setattr(aside, "command", lambda pack, names: [sys.executable, "-c", "import time; time.sleep(60)"])
-    child = aside.start(tmp_path, ["oscal"])
-    assert aside.start(tmp_path, ["oscal"]) is child  # one child per pack
+    monkeypatch.setattr(aside, "command", lambda pack, chosen: [sys.executable, "-c", "import time; time.sleep(60)"])
+    child = aside.start(tmp_path, [OscalAssessmentResults])
+    assert aside.start(tmp_path, [OscalAssessmentResults]) is child  # one child per pack
     assert child.process.poll() is None
     aside.stop_all()
     assert child.process.returncode is not None and aside.running(tmp_path) is None

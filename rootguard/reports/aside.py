@@ -9,17 +9,19 @@ In one interpreter they take turns, since Python runs one thread at a time; in a
 process, on a machine of two cores, the end of the run takes about the longer of the two
 instead of their sum.
 
-    python -m rootguard.reports.aside PACK NAME...
+    python -m rootguard.reports.aside PACK MODULE:CLASS...
 
-writes the named exports into PACK, one after another, and prints one JSON line for each:
+writes the given exports into PACK, one after another, and prints one JSON line for each:
 `{"name": ..., "file": ..., "media_type": ...}` when written, `{"name": ..., "error": ...}`
-when not. The run reads those lines when it would have written the export itself. An
-export the child did not report (it could not start, died, or was stopped) is written by
-the run in its own process, as it would be without this: the same bytes either way.
+when not; it imports those exports' modules and no other report's. The run reads those
+lines when it would have written the export itself. An export the child did not report
+(it could not start, died, or was stopped) is written by the run in its own process, as
+it would be without this: the same bytes either way.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -27,26 +29,30 @@ import sys
 from pathlib import Path
 
 import rootguard
-from rootguard.reports.exports import PackData, exports, failure_text, write_export
+from rootguard.reports.exports import Export, PackData, failure_text, write_export
 
 
-def command(pack: Path, names: list[str]) -> list[str]:
-    return [sys.executable, "-m", "rootguard.reports.aside", str(pack), *names]
+def spec(export: type[Export]) -> str:
+    return f"{export.__module__}:{export.__qualname__}"
+
+
+def command(pack: Path, chosen: list[type[Export]]) -> list[str]:
+    return [sys.executable, "-m", "rootguard.reports.aside", str(pack), *map(spec, chosen)]
 
 
 class Aside:
     """The child process writing some exports of one pack, and what it said of each."""
 
-    def __init__(self, pack: Path, names: list[str]):
+    def __init__(self, pack: Path, chosen: list[type[Export]]):
         self.pack = pack
-        self.names = names
+        self.names = [export.name for export in chosen]
         self.said: dict[str, dict] | None = None
         # The child imports the rootguard this run imported, wherever it came from.
         source = str(Path(rootguard.__file__).resolve().parent.parent)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")])))
         try:
             self.process: subprocess.Popen | None = subprocess.Popen(
-                command(pack, names), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                command(pack, chosen), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
             )
         except OSError:
             self.process = None
@@ -94,14 +100,26 @@ def pays(verdicts: int) -> bool:
     return verdicts >= MIN_VERDICTS and cores > 1
 
 
-def start(pack: Path, names: list[str]) -> Aside | None:
+def start(pack: Path, chosen: list[type[Export]]) -> Aside | None:
     """The child for this pack, started once, when the pack's documents are written."""
-    if not names:
+    if not chosen:
         return None
     known = _running.get(pack)
     if known is None:
-        known = _running[pack] = Aside(pack, names)
+        known = _running[pack] = Aside(pack, chosen)
     return known
+
+
+def load(text: str) -> type[Export]:
+    """An export class from its `module:Class`; ValueError for anything else."""
+    module, _, name = text.partition(":")
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ValueError(f"no export {text!r} ({exc})") from None
+    if not (isinstance(found, type) and issubclass(found, Export)):
+        raise ValueError(f"{text!r} is not an export")
+    return found
 
 
 def running(pack: Path) -> Aside | None:
@@ -118,22 +136,21 @@ def stop_all() -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) < 2:
-        print("usage: python -m rootguard.reports.aside PACK NAME...", file=sys.stderr)
+        print("usage: python -m rootguard.reports.aside PACK MODULE:CLASS...", file=sys.stderr)
         return 2
-    pack, names = Path(argv[0]), argv[1:]
-    known = {export.name: export for export in exports()}
-    data = PackData(pack)
-    for name in names:
-        if name not in known:
-            print(json.dumps({"name": name, "error": f"no export is named {name!r}"}), flush=True)
+    pack, data = Path(argv[0]), PackData(Path(argv[0]))
+    for text in argv[1:]:
+        try:
+            export = load(text)((), None)
+        except ValueError as exc:
+            print(json.dumps({"name": text, "error": str(exc)}), flush=True)
             continue
-        export = known[name]((), None)
         try:
             write_export(export, data, pack)
         except Exception as exc:  # noqa: BLE001 - said to the run, which reports it as it would its own
-            said = {"name": name, "error": failure_text(exc)}
+            said = {"name": export.name, "error": failure_text(exc)}
         else:
-            said = {"name": name, "file": export.filename, "media_type": export.media_type}
+            said = {"name": export.name, "file": export.filename, "media_type": export.media_type}
         print(json.dumps(said), flush=True)
     return 0
 

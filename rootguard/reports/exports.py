@@ -167,7 +167,7 @@ class Export(Reporter):
             from rootguard.reports import aside
 
             if aside.pays(len(self.verdicts)):
-                aside.start(self.sweep.pack, [e.name for e in exports() if e.aside and e.active(self.config)])
+                aside.start(self.sweep.pack, [e for e in exports() if e.aside and e.active(self.config)])
 
     def finish(self, ending) -> dict:
         # Written last, after pytest-html and JUnit have written theirs and let go of their
