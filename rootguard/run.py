@@ -200,11 +200,11 @@ class Run:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        if self.worker is None and self.config.pluginmanager.hasplugin("dsession"):
-            self.collect_less_often()  # an xdist controller fetches nothing; its work is the reports
         # An xdist controller hands the accounts to its workers as they start (after this hook),
-        # so the organization is enumerated once, here, and no worker repeats it.
+        # so the organization is enumerated once, here, and no worker repeats it. It fetches no
+        # facts; its work is the reports.
         if self.worker is None and self.config.pluginmanager.hasplugin("dsession"):
+            self.collect_less_often()
             self.connect()
 
     @pytest.hookimpl(tryfirst=True)
@@ -542,7 +542,6 @@ class Run:
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
         if self.abandoned and not self.worker:
-            stop_exports_aside()
             discard_pack(self.pack, self._pack_before)
             for folder in self._made_above:  # the deepest first
                 try:
@@ -551,13 +550,14 @@ class Run:
                     break
             return
         if self.ending is None or self.worker:
-            stop_exports_aside()
             return
         # Last of all, when pytest-html and JUnit have written their files: the hash manifest.
         try:
             said = {report.name: report.finish(self.ending) for report in self.reporters}
         finally:
-            # Every export written aside has been read, or is written here; nothing writes into the pack after its manifest.
+            # Exports are written aside only from the report loop of a run that reached its end
+            # (sessionfinish, after `ending`): each has been read here, or is written here, and
+            # nothing writes into the pack after its manifest.
             stop_exports_aside()
         forget_pack_documents()
         write_manifest(
