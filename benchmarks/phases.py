@@ -6,7 +6,8 @@ epoch seconds, to the file named by $ROOTGUARD_BENCH_PHASES. It hooks no per-tes
 it adds nothing a run would notice. Beside the marks, under "gc", it writes how long
 Python's garbage collector ran in the process, from the plugin's loading to its exit, and
 how many collections of each generation it made (a callback at each collection's start and
-end: two clock reads).
+end: two clock reads). Under "cpu", the process's user and system CPU seconds (all its
+threads) at each mark, so that a phase's CPU is the difference of two.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 import pytest
 
 _marks: dict[str, float] = {}
+_cpu: dict[str, list[float]] = {}
 _gc = {"seconds": 0.0, "collections": [0, 0, 0], "started": 0.0}
 
 
@@ -37,6 +39,9 @@ gc.callbacks.append(_collecting)
 def mark(name: str) -> None:
     # Epoch time, not monotonic: the benchmark compares it with its own clock in another process.
     _marks.setdefault(name, time.time())
+    if name not in _cpu:
+        times = os.times()
+        _cpu[name] = [round(times.user, 3), round(times.system, 3)]
 
 
 def _write() -> None:
@@ -44,7 +49,7 @@ def _write() -> None:
     target = os.environ.get("ROOTGUARD_BENCH_PHASES")
     if target:
         with open(target, "w", encoding="utf-8") as handle:
-            json.dump({**_marks, "gc": {"seconds": round(_gc["seconds"], 3), "collections": _gc["collections"]}}, handle, indent=1)
+            json.dump({**_marks, "cpu": _cpu, "gc": {"seconds": round(_gc["seconds"], 3), "collections": _gc["collections"]}}, handle, indent=1)
 
 
 atexit.register(_write)

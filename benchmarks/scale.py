@@ -208,10 +208,11 @@ def run_pytest(profile: Path, pack: Path, extra: list[str], env: dict[str, str],
         wall = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         watcher.join(1)
-    phases, collector = {}, None
+    phases, collector, cpu = {}, None, {}
     if phases_file.exists():
         marks = json.loads(phases_file.read_text())
         collector = marks.pop("gc", None)
+        cpu = marks.pop("cpu", {})
         phases = {name: round(at - started_epoch, 2) for name, at in marks.items()}
     return {
         "command": command,
@@ -229,6 +230,8 @@ def run_pytest(profile: Path, pack: Path, extra: list[str], env: dict[str, str],
         "load_average_before": round(load_before, 2),
         "load_average_after": round(os.getloadavg()[0], 2),
         "phases": phases,
+        # The pytest process's user and system CPU seconds at each of those marks (the controller's, with -n).
+        "phases_cpu": cpu,
         # Python's garbage collector in the pytest process (the controller's, with -n).
         "gc": collector,
     }
@@ -445,9 +448,17 @@ def describe(counts: dict) -> str:
     return ", ".join(f"{action} x{count}" for action, count in counts.items()) or "none"
 
 
+def phase_cpu(run: dict, start: str, end: str) -> str:
+    """CPU seconds (user and system) the pytest process spent between two marks, or "-"."""
+    cpu = run.get("phases_cpu") or {}
+    if start not in cpu or end not in cpu:
+        return "-"
+    return f"{sum(cpu[end]) - sum(cpu[start]):.1f}"
+
+
 def table(measurements: list[dict]) -> list[str]:
     header = (f"{'N':>6} {'wall s':>8} {'peak MB':>8} {'req/acct':>9} {'needed':>7} {'s/acct':>7} "
-              f"{'prefetch s':>10} {'tests s':>8} {'finish s':>9} {'gc s':>5} {'srv cpu s':>9} {'srv ms/req':>10} {'mfa-only req/acct':>17} "
+              f"{'prefetch s':>10} {'cpu':>5} {'tests s':>8} {'cpu':>5} {'finish s':>9} {'gc s':>5} {'srv cpu s':>9} {'srv ms/req':>10} {'mfa-only req/acct':>17} "
               f"{'-n wall s':>9} {'-n MB':>6} {'-n req/acct':>11} {'cpu ms/acct':>11} {'floor ms':>8} {'x floor':>7} {'-n cpu ms/acct':>14}")
     lines = [header, "-" * len(header)]
     for m in measurements:
@@ -459,6 +470,7 @@ def table(measurements: list[dict]) -> list[str]:
         prefetch = phases.get("prefetch_end", 0) - phases.get("prefetch_start", 0)
         tests = phases.get("tests_end", 0) - phases.get("prefetch_end", 0)
         finish = run["wall_seconds"] - phases.get("tests_end", run["wall_seconds"])
+        prefetch_cpu, tests_cpu = phase_cpu(run, "prefetch_start", "prefetch_end"), phase_cpu(run, "prefetch_end", "tests_end")
         mfa_requests = "-" if mfa["killed_at_memory_cap"] else f"{mfa['requests']['per_account']:.1f}"
         xdist = m["runs"].get("xdist")
         if xdist is None or xdist["killed_at_memory_cap"]:
@@ -473,8 +485,8 @@ def table(measurements: list[dict]) -> list[str]:
         spread += f" {cpu:>11.0f} {against} {xdist_cpu}"
         lines.append(
             f"{m['accounts']:>6} {run['wall_seconds']:>8.1f} {run['peak_rss_mb']:>8.0f} {run['requests']['per_account']:>9.1f} "
-            f"{run['requests']['needed_per_account']:>7.1f} {run['wall_seconds'] / m['accounts']:>7.3f} {prefetch:>10.1f} "
-            f"{tests:>8.1f} {finish:>9.1f} {(run.get('gc') or {}).get('seconds', 0):>5.1f} {run['requests']['server_cpu_seconds']:>9.1f} "
+            f"{run['requests']['needed_per_account']:>7.1f} {run['wall_seconds'] / m['accounts']:>7.3f} {prefetch:>10.1f} {prefetch_cpu:>5} "
+            f"{tests:>8.1f} {tests_cpu:>5} {finish:>9.1f} {(run.get('gc') or {}).get('seconds', 0):>5.1f} {run['requests']['server_cpu_seconds']:>9.1f} "
             f"{run['requests']['server_cpu_ms_per_request'] or 0:>10.3f} {mfa_requests:>17} {spread}"
         )
     return lines
