@@ -6,8 +6,10 @@ requests are in flight. So the facts are
 fetched on one pool of threads, the bound on requests in flight (--fetch-workers): an
 account's identity first (every other fact stands on it), then all its facts at once,
 each on the next free thread; a fact that stands on another waits for it in the store.
-Accounts overlap, in order, a few at a time (ACCOUNTS_PER_WORKERS), so that an account's
-clients are let go soon after it starts. The tests then read the facts from the stores.
+Accounts overlap, in order: a few at a time (ACCOUNTS_PER_WORKERS), so that an account's
+clients are let go soon after it starts, and more whenever a thread would otherwise be idle
+(a selection of one or two facts per account, an account's last few facts). The tests then
+read the facts from the stores.
 Ctrl-C or SIGTERM starts no more accounts or requests.
 """
 
@@ -52,8 +54,9 @@ def wanted_facts(items: Iterable) -> dict[str, dict[tuple, None]]:
     return wanted
 
 
-# Accounts open at once: one per this many threads, enough to keep every thread busy while
-# an account's first requests (AssumeRole, its identity) are made one after another.
+# Accounts open at once: at least one per this many threads, enough to keep every thread
+# busy while an account's first requests (AssumeRole, its identity) are made one after
+# another; beyond that, another whenever a thread has nothing to do, up to one per thread.
 ACCOUNTS_PER_WORKERS = 8
 
 
@@ -70,11 +73,30 @@ def prefetch(
     frozen: Callable[[], bool], progress: Progress | None = None,
 ) -> None:
     """Fetch `wanted` into each account's store; failures are kept there, for the controls to report as `error`."""
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="rootguard-fetch")
-    window = threading.Semaphore(max(1, -(-workers // ACCOUNTS_PER_WORKERS)))
+    workers = max(1, workers)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rootguard-fetch")
+    least = -(-workers // ACCOUNTS_PER_WORKERS)
     lock = threading.Condition()
     opened = closed = 0
+    # The open accounts' steps not yet done (its identity, then each fact): running, waiting
+    # on another fact, or waiting for a thread. Fewer than the threads means one is idle.
+    busy = 0
     failures: list[BaseException] = []
+
+    def may_open() -> bool:
+        """Under the lock: another account may start (fewer than the least open, or a thread idle)."""
+        open_now = opened - closed
+        return open_now < least or (busy < workers and open_now < workers)
+
+    def done_after(task: Callable, *args) -> None:
+        nonlocal busy
+        try:
+            task(*args)
+        finally:
+            with lock:
+                busy -= 1
+                if busy < workers:  # a thread is free: the next account may start
+                    lock.notify_all()
 
     def close(account_id: str, state: _Open) -> None:
         nonlocal closed
@@ -83,7 +105,6 @@ def prefetch(
             progress.account_done(state.errors)
         if frozen():  # not after an interrupted run's cleanup, which a late thread can outlive
             gc.freeze()
-        window.release()
         with lock:
             closed += 1
             lock.notify_all()
@@ -115,7 +136,7 @@ def prefetch(
             failures.append(exc)
             stopping.set()
         for name, region in facts:
-            pool.submit(fetch, account_id, name, region, state)
+            pool.submit(done_after, fetch, account_id, name, region, state)
 
     if progress is not None:
         progress.start()
@@ -123,13 +144,14 @@ def prefetch(
         for account_id in sorted(wanted):
             if not wanted[account_id]:
                 continue
-            window.acquire()
-            if stopping.is_set():
-                window.release()
-                break
             with lock:
+                while not may_open():
+                    lock.wait()
+                if stopping.is_set():
+                    break
                 opened += 1
-            pool.submit(open_account, account_id)
+                busy += 1 + len(wanted[account_id])
+            pool.submit(done_after, open_account, account_id)
         with lock:
             while closed < opened:
                 lock.wait()
