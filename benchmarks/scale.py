@@ -192,7 +192,11 @@ def run_pytest(profile: Path, pack: Path, extra: list[str], env: dict[str, str],
         sys.executable, "-m", "pytest", "--profile", str(profile), "--report-dir", str(pack),
         # hypothesis comes with the suite's own test tools, not with rootguard: its plugin would
         # add a second to every run that a user's installation does not have.
-        "-p", "benchmarks.phases", "-p", "no:hypothesispytest", *extra,
+        "-p", "benchmarks.phases", "-p", "no:hypothesispytest",
+        # A temporary directory of the run's own: otherwise pytest (under -n, where xdist asks
+        # for one) ends the run by deleting the machine's older pytest-of-<user> directories,
+        # 8 to 14 s here after the suite's own tests had left 520 MB in them.
+        "--basetemp", str(pack.parent / f"{pack.name}-basetemp"), *extra,
     ]
     load_before = os.getloadavg()[0]
     started_epoch = time.time()
