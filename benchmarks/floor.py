@@ -9,8 +9,8 @@ Three of its costs belong to the stack, not to rootguard:
 1. pytest running N x T tests that judge nothing, each through an `account` fixture
    parametrized as the suite's is, writing the three reports a rootguard run writes
    (JUnit XML, pytest-html's self-contained page, Allure results);
-2. botocore sending N x R requests, with rootguard's client configuration, to a local
-   endpoint that answers at once with a canned response;
+2. botocore, as released, sending N x R requests, with rootguard's client configuration, to
+   a local endpoint that answers at once with a canned response;
 3. the benchmark's server answering N x R requests, at the CPU per request that
    scale.py measured (benchmarks/results.json names the server: the stand-in or moto).
 
@@ -96,11 +96,20 @@ def serve(port_out) -> None:
 
 
 def botocore_cpu_ms(requests: int) -> dict[str, float]:
-    """botocore's CPU per request, in this process, against a canned endpoint in another."""
-    from rootguard.accounts.botocore_sharing import new_botocore_session
+    """botocore's CPU per request, in this process, against a canned endpoint in another.
+
+    botocore as released: rootguard makes some of botocore's per-request work cheaper
+    (rootguard.accounts.botocore_sharing), and a floor that took those savings in would
+    hide them. So the session is botocore's own, in a process where they were never installed.
+    """
+    from rootguard.accounts import botocore_sharing
     from rootguard.accounts.sessions import client_config
 
     import boto3
+    import botocore.session
+
+    if botocore_sharing._installed:
+        raise SystemExit("floor: rootguard's botocore patches are installed in this process; measure the floor in a fresh one")
 
     ports = multiprocessing.Queue()
     server = multiprocessing.Process(target=serve, args=(ports,), daemon=True)
@@ -108,7 +117,7 @@ def botocore_cpu_ms(requests: int) -> dict[str, float]:
     try:
         endpoint = f"http://127.0.0.1:{ports.get(timeout=30)}"
         session = boto3.Session(
-            botocore_session=new_botocore_session(), region_name="us-east-1",
+            botocore_session=botocore.session.Session(), region_name="us-east-1",
             aws_access_key_id="floor", aws_secret_access_key="floor",
         )
         calls = {

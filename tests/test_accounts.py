@@ -298,3 +298,52 @@ def test_the_shared_loader_parses_a_model_once_however_many_threads_ask():
         thread.join()
     assert len(models) == 8 and all(model is models[0] for model in models)
     assert len([path for path in parsed if path.endswith("/service-2")]) == 1
+
+
+
+class _StubBody:
+    """The raw body botocore reads a stubbed response from."""
+
+    def __init__(self, body: bytes):
+        self.body = body
+
+    def stream(self, **kwargs):
+        yield self.body
+
+
+def test_user_agent_header_is_botocore_own_text_while_its_parts_are_worked_out_once(monkeypatch):
+    import botocore.awsrequest
+    import botocore.config
+    import botocore.session
+    import botocore.useragent
+
+    from rootguard.accounts.botocore_sharing import _component_text, _original_component_text, install, new_botocore_session
+    from rootguard.accounts.sessions import client_config
+
+    install()
+    # Characters botocore replaces (a space and a slash in an app id) and text it passes as given (the extra).
+    config = client_config().merge(botocore.config.Config(user_agent_appid="audit team/q4", user_agent_extra="rootguard/1 (ci#7)"))
+    body = b"<GetCallerIdentityResponse><GetCallerIdentityResult><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>"
+
+    def headers_sent() -> list[str]:
+        sent = []
+
+        def answer(request, **kwargs):
+            agent = request.headers["User-Agent"]
+            sent.append(agent.decode() if isinstance(agent, bytes) else agent)
+            return botocore.awsrequest.AWSResponse(request.url, 200, {}, _StubBody(body))
+
+        for core in (botocore.session.Session(), new_botocore_session()):
+            client = core.create_client("sts", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b", config=config)
+            client.meta.events.register("before-send", answer)
+            client.get_caller_identity()
+        return sent
+
+    hits = _component_text.cache_info().hits
+    cached = headers_sent()
+    assert _component_text.cache_info().hits > hits
+    # The same requests with botocore's own text for each part, worked out every time.
+    monkeypatch.setattr(botocore.useragent.UserAgentComponent, "to_string", _original_component_text)
+    assert headers_sent() == cached
+    assert "app/audit-team-q4" in cached[0] and "rootguard/1 (ci#7)" in cached[0]
+    assert _component_text.cache_info().maxsize == 256
