@@ -300,7 +300,6 @@ def test_the_shared_loader_parses_a_model_once_however_many_threads_ask():
     assert len([path for path in parsed if path.endswith("/service-2")]) == 1
 
 
-
 class _StubBody:
     """The raw body botocore reads a stubbed response from."""
 
