@@ -311,16 +311,20 @@ class _StubBody:
 
 
 def test_user_agent_header_is_botocore_own_text_while_its_parts_are_worked_out_once(monkeypatch):
+    import platform
+
     import botocore.awsrequest
     import botocore.config
     import botocore.session
     import botocore.useragent
 
-    from rootguard.accounts.botocore_sharing import _component_text, _original_component_text, install, new_botocore_session
+    from rootguard.accounts import botocore_sharing
     from rootguard.accounts.sessions import client_config
 
-    install()
-    # Characters botocore replaces (a space and a slash in an app id) and text it passes as given (the extra).
+    botocore_sharing.install()
+    monkeypatch.setattr(botocore_sharing, "_component_texts", {})
+    # Characters botocore replaces (a space and a slash in an app id) and text it passes as given (the extra);
+    # parts with characters replaced are in test_user_agent_parts_kept_are_bounded.
     config = client_config().merge(botocore.config.Config(user_agent_appid="audit team/q4", user_agent_extra="rootguard/1 (ci#7)"))
     body = b"<GetCallerIdentityResponse><GetCallerIdentityResult><Account>123456789012</Account></GetCallerIdentityResult></GetCallerIdentityResponse>"
 
@@ -332,17 +336,32 @@ def test_user_agent_header_is_botocore_own_text_while_its_parts_are_worked_out_o
             sent.append(agent.decode() if isinstance(agent, bytes) else agent)
             return botocore.awsrequest.AWSResponse(request.url, 200, {}, _StubBody(body))
 
-        for core in (botocore.session.Session(), new_botocore_session()):
+        for core in (botocore.session.Session(), botocore_sharing.new_botocore_session()):
             client = core.create_client("sts", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b", config=config)
             client.meta.events.register("before-send", answer)
-            client.get_caller_identity()
+            for _ in range(2):
+                client.get_caller_identity()
         return sent
 
-    hits = _component_text.cache_info().hits
     cached = headers_sent()
-    assert _component_text.cache_info().hits > hits
+    # The feature list part (`m/...`), whose size limit botocore makes anew for every header, is kept once too.
+    kept = dict(botocore_sharing._component_texts)
+    assert any(key[1] == "m" for key in kept) and "lang/python#" + platform.python_version() in kept.values()
+    assert headers_sent() == cached and botocore_sharing._component_texts == kept
     # The same requests with botocore's own text for each part, worked out every time.
-    monkeypatch.setattr(botocore.useragent.UserAgentComponent, "to_string", _original_component_text)
+    monkeypatch.setattr(botocore.useragent.UserAgentComponent, "to_string", botocore_sharing._original_component_text)
     assert headers_sent() == cached
     assert "app/audit-team-q4" in cached[0] and "rootguard/1 (ci#7)" in cached[0]
-    assert _component_text.cache_info().maxsize == 256
+
+
+def test_user_agent_parts_kept_are_bounded(monkeypatch):
+    import botocore.useragent
+
+    from rootguard.accounts import botocore_sharing
+
+    botocore_sharing.install()
+    monkeypatch.setattr(botocore_sharing, "_component_texts", {})
+    monkeypatch.setattr(botocore_sharing, "COMPONENT_TEXTS_KEPT", 3)
+    parts = [botocore.useragent.UserAgentComponent("md", f"tool {n}", "1.0") for n in range(5)]
+    assert [part.to_string() for part in parts] == [f"md/tool-{n}#1.0" for n in range(5)]
+    assert len(botocore_sharing._component_texts) == 3

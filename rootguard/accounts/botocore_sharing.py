@@ -14,7 +14,6 @@ relying on the same mark of a rootguard session and the same lock.
 from __future__ import annotations
 
 import copy
-import functools
 import threading
 import types
 
@@ -320,26 +319,33 @@ def _cached_accepts_kwargs(func) -> bool:
 
 
 _original_component_text = botocore.useragent.UserAgentComponent.to_string
-
-
-@functools.lru_cache(maxsize=256)
-def _component_text(component) -> str:
-    return _original_component_text(component)
+# Part text by what it is made of; parts are few (a few dozen per set of client settings), and
+# past the bound new ones are worked out each time rather than stored.
+_component_texts: dict[tuple, str] = {}
+COMPONENT_TEXTS_KEPT = 1024
 
 
 def _cached_component_text(self) -> str:
     """One part of the User-Agent header (`lang/python#3.11.7`), worked out once per distinct part.
 
     botocore writes the header twice for every request, and each of its 16-odd parts filters
-    its text character by character, twice over: 8% of a request's CPU, measured. A part is
-    an immutable tuple of strings and the text depends on nothing else, so the same part gives
-    the same text; unlike the other patches here, this holds for every session. Parts that
-    cannot be hashed are worked out as botocore does.
+    its text character by character, twice over: 8% of a request's CPU, measured. A part's
+    text depends only on its fields (prefix, name, value, and the size limit's bytes and
+    delimiter, which botocore builds anew for every request), so the same fields give the same
+    text; unlike the other patches here, this holds for every session. A part that cannot
+    be hashed is worked out as botocore does.
     """
+    limit = self.size_config
+    key = (type(self), self.prefix, self.name, self.value, None if limit is None else (limit.max_size_in_bytes, limit.delimiter))
     try:
-        return _component_text(self)
+        text = _component_texts.get(key)
     except TypeError:
         return _original_component_text(self)
+    if text is None:
+        text = _original_component_text(self)
+        if len(_component_texts) < COMPONENT_TEXTS_KEPT:
+            _component_texts[key] = text
+    return text
 
 
 class _Session(botocore.session.Session):
