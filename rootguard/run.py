@@ -340,7 +340,7 @@ class Run:
     def _listing_evidence(self, store: FactStore, listings: list) -> list[str]:
         """The evidence files of the organization listings the population was read from."""
         paths = []
-        for name, params in [("organizations.organization", {}), ("organizations.accounts", {}), *listings]:
+        for name, params in [("organizations.organization", {}), *listings]:
             fact = store.known(store.key_for(name, None, params))
             if fact is not None and fact.calls:
                 paths.append(self.evidence.write(store, fact))

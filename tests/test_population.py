@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections import Counter
 
 import pytest
 from botocore.client import BaseClient
@@ -102,14 +103,18 @@ def test_the_demo_population_names_every_account_with_its_reason_and_its_place(d
     # Backed by the listings: each is an evidence file of the pack under its manifest, with AWS's request ids.
     manifest = verify(demo_pack).manifest
     assert document["evidence"] and all(name in manifest["files"] for name in document["evidence"])
-    listing = next(name for name in document["evidence"] if "organizations.accounts--" in name)
-    call = json.loads((demo_pack / listing).read_text())["calls"][0]
-    assert call["action"] == "organizations:ListAccounts" and call["request_ids"]
-    listed = {a["Id"] for a in call["response"]["Accounts"]}
-    assert listed == {i for i, a in accounts.items() if a["source"] == "organization"}
+    # The organization's accounts are those its roots and OUs list (ListAccountsForParent), each
+    # under one parent, whatever its state: ListAccounts would list them again.
+    listed = Counter()
+    for name in (n for n in document["evidence"] if "organizations.accounts_for_parent--" in n):
+        for call in json.loads((demo_pack / name).read_text())["calls"]:
+            assert call["action"] == "organizations:ListAccountsForParent" and call["request_ids"]
+            listed.update(a["Id"] for a in call["response"]["Accounts"])
+    assert set(listed) == {i for i, a in accounts.items() if a["source"] == "organization"}
+    assert set(listed.values()) == {1}
+    assert not any("organizations.accounts--" in name for name in document["evidence"])
     # Each OU path comes from the tree's listings, also kept.
     assert any("organizations.child_units--" in name for name in document["evidence"])
-    assert any("organizations.accounts_for_parent--" in name for name in document["evidence"])
 
 
 def test_excluded_suspended_and_outside_the_ous_are_out_of_scope_each_with_its_reason(pytester):
@@ -184,7 +189,7 @@ def sweep_organization(pytester, organization_extra: str = ""):
     return pytester.runpytest(SUITE, "--profile", str(profile), "--report-dir", str(pytester.path / "pack"), "-k", "root_mfa")
 
 
-@pytest.mark.parametrize("listing", ["ListAccounts", "ListOrganizationalUnitsForParent"])
+@pytest.mark.parametrize("listing", ["ListAccountsForParent", "ListOrganizationalUnitsForParent"])
 def test_a_listing_that_fails_stops_the_run_in_one_line(pytester, monkeypatch, listing):
     real = BaseClient._make_api_call
 

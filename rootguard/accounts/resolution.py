@@ -127,14 +127,14 @@ def organization_accounts(connector: Connector, hub) -> tuple[list[Account], lis
     org = _read(hub, where, "organizations.organization")
     if org is None:
         raise AccountsError(f"{where}: the hub's account {hub_account} is in no AWS Organization (organizations:DescribeOrganization answered AWSOrganizationsNotInUseException)")
-    listing = _read(hub, where, "organizations.accounts")
-    tree = _read(hub, where, "organizations.tree")  # the roots and OUs, walked once
+    # The roots and OUs, walked once: every account is listed under its one parent.
+    tree = _read(hub, where, "organizations.tree")
     allowed = _accounts_under(tree, scope.include_ous, where) if scope.include_ous else None
     result, members = [], []
-    for entry in listing:
+    for entry in tree.accounts:
         account_id, state = entry.get("Id"), entry.get("State") or entry.get("Status")
         if not isinstance(account_id, str) or not state:
-            raise AccountsError(f"organizations:ListAccounts returned an account without Id or Status: {sorted(entry)}")
+            raise AccountsError(f"organizations:ListAccountsForParent returned an account without Id or Status: {sorted(entry)}")
         name = str(entry.get("Name") or account_id)
         if state != "ACTIVE":
             reason = SUSPENDED_OR_CLOSED

@@ -8,9 +8,13 @@ after checking that the hub sees the same organization.
 
 AWS Organizations answers only a few requests per second, so what the hub reads costs requests
 in proportion to the organization's OUs and policies, not its accounts: one walk of the tree
-(ListRoots, ListOrganizationalUnitsForParent, ListAccountsForParent) places every account, and
-ListPolicies with ListTargetsForPolicy tells where every SCP is attached. Both are read once per
-run and shared by every account's verdict.
+(ListRoots, ListOrganizationalUnitsForParent, ListAccountsForParent) lists and places every
+account, and ListPolicies with ListTargetsForPolicy tells where every SCP is attached. Both are
+read once per run and shared by every account's verdict. The walk is also the population: every
+account has exactly one parent, a root or an OU ("Organizing your accounts into OUs", AWS
+Organizations User Guide), and ListAccountsForParent answers with the same entries as
+ListAccounts (both list the `Account` shape of botocore's organizations service model: Id, Arn,
+Email, Name, Status, State, ...), so ListAccounts would only list them a second time, 20 a page.
 """
 
 from __future__ import annotations
@@ -61,12 +65,6 @@ def organization(ctx) -> Organization | None:
     return Organization(id=need(org, "Id", str, DESCRIBE), management_account=need(org, "MasterAccountId", str, DESCRIBE))
 
 
-@fact("organizations.accounts")
-def accounts(ctx) -> list:
-    """ListAccounts: every account of the organization, whatever its state (the hub's view)."""
-    return ctx.paginate("organizations", "list_accounts", "Accounts")
-
-
 @fact("organizations.roots")
 def roots(ctx) -> list:
     """ListRoots: the organization's root (the hub's view)."""
@@ -112,6 +110,7 @@ class OrganizationTree:
     units: tuple[Unit, ...]  # in the order walked
     placements: dict[str, Placement]  # account id -> Placement
     listings: tuple[tuple[str, dict], ...]  # (fact name, params) of every listing read, in order
+    accounts: tuple[dict, ...] = ()  # every account's ListAccountsForParent entry, whatever its state, in the order walked
 
     @cached_property
     def _paths(self) -> dict[str, str]:
@@ -124,10 +123,11 @@ class OrganizationTree:
 
 @fact("organizations.tree")
 def tree(ctx) -> OrganizationTree:
-    """One walk of the organization from its roots down (the hub's view): its OUs and every account's place.
+    """One walk of the organization from its roots down (the hub's view): its OUs, every account and its place.
 
-    ListParents would cost a request per account and per OU; this costs two per OU. The
-    population reads it (OU paths, include_ous), and so does scp-deny-root (an account's parents).
+    ListParents would cost a request per account and per OU; this costs two per OU, and a page
+    per 20 accounts. The population is read from it (the accounts, their OU paths, include_ous),
+    and so is scp-deny-root (an account's parents).
     """
 
     def listing(name: str, **params) -> list:
@@ -144,6 +144,7 @@ def tree(ctx) -> OrganizationTree:
     listings: list[tuple[str, dict]] = []
     units: list[Unit] = []
     placements: dict[str, Placement] = {}
+    entries: list[dict] = []
     stack: list[tuple[Unit, tuple, tuple]] = []
     for root_id, root in ids(listing("organizations.roots"), "organizations:ListRoots", "a root"):
         stack.append((Unit(root_id, str(root.get("Name") or "Root"), str(root.get("Name") or "Root"), None),
@@ -151,10 +152,11 @@ def tree(ctx) -> OrganizationTree:
     while stack:
         unit, chain, proof = stack.pop()
         units.append(unit)
-        for account_id, _ in ids(listing("organizations.accounts_for_parent", parent=unit.id), WALK, "an account"):
+        for account_id, entry in ids(listing("organizations.accounts_for_parent", parent=unit.id), WALK, "an account"):
             if account_id in placements:
                 raise UnexpectedResponse(f"{WALK}: account {account_id} is listed under two parents", action=WALK)
             placements[account_id] = Placement(chain, (("organizations.accounts_for_parent", unit.id), *proof))
+            entries.append(entry)
         children = ids(listing("organizations.child_units", parent=unit.id), "organizations:ListOrganizationalUnitsForParent", "an OU")
         if children and len(chain) >= MAX_DEPTH:
             raise UnexpectedResponse(f"{WALK}: OUs nested deeper than {MAX_DEPTH} levels under {unit.id}", action=WALK)
@@ -162,7 +164,7 @@ def tree(ctx) -> OrganizationTree:
             name = str(entry.get("Name") or child)
             stack.append((Unit(child, name, f"{unit.path}/{name}", unit.id),
                           ((child, "ORGANIZATIONAL_UNIT"), *chain), (("organizations.child_units", unit.id), *proof)))
-    return OrganizationTree(tuple(units), placements, tuple(listings))
+    return OrganizationTree(tuple(units), placements, tuple(listings), tuple(entries))
 
 
 @fact("organizations.policy_targets")

@@ -67,7 +67,8 @@ def document(members: list[dict], scope: dict, evidence: list[str], complete: bo
             "out_of_scope": sum(1 for m in members if not m["in_scope"]),
             **{reason: tally[reason] for reason in REASONS},
         },
-        # The organization listings (ListAccounts, ListRoots, the OU tree) the population was read from.
+        # The organization listings the population was read from: DescribeOrganization and the
+        # OU tree (ListRoots, ListOrganizationalUnitsForParent, ListAccountsForParent).
         "evidence": sorted(evidence),
         "accounts": members,
     }
