@@ -1,13 +1,22 @@
 """Accounts: listed ones, AWS Organizations enumeration, sessions via AssumeRole, --account."""
 
+import http.server
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+
 import boto3
 import pytest
 from moto import mock_aws
 
 from rootguard.accounts import SESSION_NAME, Account, Connector
 from rootguard.accounts.resolution import resolve_accounts
+from rootguard.accounts.sessions import OPEN_FILES_WANTED
 from rootguard.errors import AccountsError, FactError
 from rootguard.profile import Credentials, ListedAccount, OrganizationScope, Profile
+from tests.conftest import REPO
 
 HUB = "123456789012"
 
@@ -365,3 +374,91 @@ def test_user_agent_parts_kept_are_bounded(monkeypatch):
     parts = [botocore.useragent.UserAgentComponent("md", f"tool {n}", "1.0") for n in range(5)]
     assert [part.to_string() for part in parts] == [f"md/tool-{n}#1.0" for n in range(5)]
     assert len(botocore_sharing._component_texts) == 3
+
+
+class _CountingHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as AWS's endpoints
+
+    def setup(self):
+        super().setup()
+        self.server.connections += 1
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hosts():
+    """Twelve endpoints (one port each: urllib3 keeps a pool per scheme, host and port), each counting its connections."""
+    servers = []
+    for _ in range(12):
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+        server.connections = 0
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+    yield servers
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("kept", [10, None])
+def test_the_shared_pool_keeps_the_connections_of_more_hosts_than_urllib3_ten(monkeypatch, hosts, kept):
+    from botocore.awsrequest import AWSRequest
+
+    from rootguard.accounts import botocore_sharing
+
+    if kept is not None:  # urllib3's own number: the first host's connection is closed to open the eleventh
+        monkeypatch.setattr(botocore_sharing, "HOSTS_KEPT", kept)
+    monkeypatch.setattr(botocore_sharing, "_http_sessions", {})
+    session = botocore_sharing.shared_http_session(max_pool_connections=4)
+    for server in [*hosts, hosts[0]]:
+        response = session.send(AWSRequest(method="GET", url=f"http://127.0.0.1:{server.server_address[1]}/").prepare())
+        assert response.status_code == 200 and response.content == b"{}"
+    assert all(server.connections == 1 for server in hosts[1:])
+    assert hosts[0].connections == (2 if kept == 10 else 1)
+
+
+def test_a_live_connector_raises_the_soft_limit_on_open_files_never_above_the_hard_one():
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard < 512:
+        pytest.skip(f"this machine's hard limit on open files is {hard}")
+    script = textwrap.dedent(
+        """
+        import json, resource
+        from rootguard.accounts import Connector
+        from rootguard.accounts.sessions import allow_open_files
+        from rootguard.profile import Profile
+
+        def soft():
+            return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        seen = {}
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+        Connector(Profile(name="t", path="t.yaml", backend="moto"), mocked=True)
+        seen["moto"] = soft()  # in-process moto opens no socket: left alone
+        Connector(Profile(name="t", path="t.yaml"))
+        seen["live"] = soft()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (300, hard))
+        seen["above the hard limit"] = [allow_open_files(hard + 1), soft()]
+        seen["below the soft limit"] = [allow_open_files(280), soft()]
+        print(json.dumps(seen))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "moto": 256,
+        "live": min(OPEN_FILES_WANTED, hard),
+        "above the hard limit": [hard, hard],
+        "below the soft limit": [hard, hard],
+    }

@@ -241,10 +241,25 @@ def shared_http_session(**settings) -> URLLib3Session:
         return session
 
 
+# Hosts whose connections the shared pool keeps open. urllib3's PoolManager keeps 10 and, to
+# reach an eleventh, closes the connections of the one used least recently. A sweep against AWS
+# reaches about five global endpoints (IAM, STS, Organizations, Account, Budgets) and six
+# regional services in each of the profile's regions (CloudTrail, CloudWatch, Logs, SNS,
+# GuardDuty, S3), 17 hosts with two regions and over a hundred with every region, besides a
+# host per account used once (S3 Control's `<account id>.s3-control.<region>.amazonaws.com`)
+# and one per trail bucket. With 10, those single-use hosts pushed the busy ones out, and their
+# next requests opened new connections (a TLS handshake each). 256 keeps every busy host of an
+# all-region sweep while the single-use ones come and go.
+HOSTS_KEPT = 256
+
+
 class _SharedHTTPSession(URLLib3Session):
     def close(self) -> None:
         # A client's close() closes its endpoint's session; a shared one outlives every client.
         pass
+
+    def _get_pool_manager_kwargs(self, **extra_kwargs):
+        return super()._get_pool_manager_kwargs(num_pools=HOSTS_KEPT, **extra_kwargs)
 
 
 _proxies: dict[str, dict] = {}

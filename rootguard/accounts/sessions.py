@@ -11,6 +11,11 @@ import datetime as dt
 import threading
 import time
 
+try:
+    import resource
+except ImportError:  # not on Windows, whose limit on open sockets is not per process
+    resource = None
+
 import boto3
 from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
@@ -54,11 +59,40 @@ def client_config(max_pool: int = MAX_POOL_CONNECTIONS) -> Config:
 
 
 
+# The soft limit on open files a sweep asks for, up to the hard limit. The shared connection
+# pool keeps, for each host it keeps (botocore_sharing.HOSTS_KEPT), as many connections as it
+# once had requests in flight there, up to --fetch-workers; and each fetch thread writes evidence
+# files. Linux's usual soft limit, 1024, is below what 128 threads may keep across a sweep's
+# hosts; its usual hard limit is far above. Running out would turn requests into errors.
+OPEN_FILES_WANTED = 65536
+
+
+def allow_open_files(wanted: int = OPEN_FILES_WANTED) -> int | None:
+    """Raise this process's soft limit on open files to `wanted`, or to the hard limit if lower; the limit now.
+
+    Never lowers it. A limit the system refuses to raise is left as it was (macOS caps it below an
+    unlimited hard limit); None where the system has no such limit.
+    """
+    if resource is None:
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            return soft
+        return target
+    return soft
+
+
 class Connector:
     """Builds sessions and clients for the hub and for each account, once, thread-safely."""
 
     def __init__(self, profile: Profile, *, mocked: bool = False, threads: int = 0, api_limits: dict[str, int] | None = None):
         share_botocore_parts()
+        if not mocked:
+            allow_open_files()
         self.profile = profile
         self.mocked = mocked
         # Requests in flight per API family and calling account, shared by every store of the run.
