@@ -243,10 +243,10 @@ def shared_http_session(**settings) -> URLLib3Session:
 
 # Hosts whose connections the shared pool keeps open. urllib3's PoolManager keeps 10 and, to
 # reach an eleventh, closes the connections of the one used least recently. A sweep against AWS
-# reaches about five global endpoints (IAM, STS, Organizations, Account, Budgets) and six
-# regional services in each of the profile's regions (CloudTrail, CloudWatch, Logs, SNS,
-# GuardDuty, S3), 17 hosts with two regions and over a hundred with every region, besides a
-# host per account used once (S3 Control's `<account id>.s3-control.<region>.amazonaws.com`)
+# reaches about seven global or home-region endpoints (IAM, STS, Organizations, Account,
+# Budgets, EC2, S3) and six services in each of the profile's regions (CloudTrail, GuardDuty,
+# Config, CloudWatch, Logs, SNS): 19 hosts with two regions, over a hundred with every region;
+# besides a host per account used once (S3 Control's `<account id>.s3-control.<region>.amazonaws.com`)
 # and one per trail bucket. With 10, those single-use hosts pushed the busy ones out, and their
 # next requests opened new connections (a TLS handshake each). 256 keeps every busy host of an
 # all-region sweep while the single-use ones come and go.
