@@ -108,8 +108,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--report-dir", metavar="DIR", help="write the evidence pack here instead of reports/<profile>/<UTC time>/")
     group.addoption(
-        "--fetch-workers", metavar="N", default="64",
-        help="facts fetched at once, across accounts: the bound on requests in flight (default 64)",
+        "--fetch-workers", metavar="N", default="128",
+        help="facts fetched at once, across accounts: the bound on requests in flight (default 128)",
     )
     group.addoption(
         "--api-limit", metavar="FAMILY=N", action="append", default=[],
