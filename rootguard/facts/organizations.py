@@ -10,11 +10,12 @@ AWS Organizations answers only a few requests per second, so what the hub reads 
 in proportion to the organization's OUs and policies, not its accounts: one walk of the tree
 (ListRoots, ListOrganizationalUnitsForParent, ListAccountsForParent) lists and places every
 account, and ListPolicies with ListTargetsForPolicy tells where every SCP is attached. Both are
-read once per run and shared by every account's verdict. The walk is also the population: every
-account has exactly one parent, a root or an OU ("Organizing your accounts into OUs", AWS
-Organizations User Guide), and ListAccountsForParent answers with the same entries as
-ListAccounts (both list the `Account` shape of botocore's organizations service model: Id, Arn,
-Email, Name, Status, State, ...), so ListAccounts would only list them a second time, 20 a page.
+read once per run and shared by every account's verdict. The walk is also the population: an
+account has one parent, a root or an OU ("In the current release, a child can have only a
+single parent": the ListParents API reference), and ListAccountsForParent answers with the same
+entries as ListAccounts (both list the `Account` shape of botocore's organizations service
+model: Id, Arn, Email, Name, Status, State, ...), so ListAccounts would only list them a second
+time, 20 a page.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ class OrganizationTree:
     units: tuple[Unit, ...]  # in the order walked
     placements: dict[str, Placement]  # account id -> Placement
     listings: tuple[tuple[str, dict], ...]  # (fact name, params) of every listing read, in order
-    accounts: tuple[dict, ...] = ()  # every account's ListAccountsForParent entry, whatever its state, in the order walked
+    accounts: tuple[dict, ...]  # every account's ListAccountsForParent entry, whatever its state, in the order walked
 
     @cached_property
     def _paths(self) -> dict[str, str]:
