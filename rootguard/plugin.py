@@ -109,7 +109,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--report-dir", metavar="DIR", help="write the evidence pack here instead of reports/<profile>/<UTC time>/")
     group.addoption(
         "--fetch-workers", metavar="N", default="128",
-        help="facts fetched at once, across accounts: the bound on requests in flight (default 128)",
+        help="facts fetched at once, across accounts: the bound on requests in flight (default 128; under -n, split between the workers)",
     )
     group.addoption(
         "--api-limit", metavar="FAMILY=N", action="append", default=[],

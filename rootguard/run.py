@@ -32,7 +32,7 @@ from rootguard.evidence.replay import RecordedCalls, RecordedRun, ReplayConnecto
 from rootguard.evidence.writer import EvidenceWriter
 from rootguard.facts import FactStore
 from rootguard.facts.progress import Progress
-from rootguard.facts.prefetch import on_pool, prefetch, wanted_facts
+from rootguard.facts.prefetch import fetch_threads, on_pool, prefetch, wanted_facts
 from rootguard.frameworks import load_catalogs
 from rootguard.accounts.botocore_sharing import forget_models as forget_botocore_models
 from rootguard.gate import EXIT_AWS_UNREACHABLE, EXIT_REPLAY_DIFFERS, decide
@@ -235,7 +235,7 @@ class Run:
             readable = self.replaying.readable_accounts() + narrowed
         else:
             self._start_backend()
-            self.connector = Connector(self.profile, mocked=self.profile.backend == "moto", threads=self.config.getoption("fetch_workers"),
+            self.connector = Connector(self.profile, mocked=self.profile.backend == "moto", threads=self.fetch_threads(),
                                        api_limits=dict(self.config.getoption("api_limit")))
             if self.worker:
                 caller = self.worker["caller"]
@@ -287,7 +287,7 @@ class Run:
         elif self.profile.all_regions and self.config.pluginmanager.hasplugin("dsession"):
             # Each worker would otherwise ask every account for its regions again.
             stores = list(self.stores.values())
-            regions = dict(zip(self.stores, on_pool(self._regions, stores, self.config.getoption("fetch_workers"), self.stopping)))
+            regions = dict(zip(self.stores, on_pool(self._regions, stores, self.fetch_threads(), self.stopping)))
         self.sweep = Sweep(
             profile=self.profile,
             pack=self.pack,
@@ -312,6 +312,10 @@ class Run:
             replayed_population=self.replaying.population() if self.replaying else None,
         )
         self._register_stages()
+
+    def fetch_threads(self) -> int:
+        """Threads this process fetches on: --fetch-workers, or a worker's share of it under -n."""
+        return fetch_threads(self.config.getoption("fetch_workers"), int(self.worker["count"]) if self.worker else 1)
 
     def _judged(self, accounts: list[Account]) -> tuple[list[Account], list[Account]]:
         """The accounts this run judges (--account, --shard) and the other in-scope ones, which it only reads."""
@@ -435,7 +439,7 @@ class Run:
             wanted = {a: facts for a, facts in wanted.items() if owner(a, count) == mine}
         # The controller shows how the fetch goes; a worker's output is never seen.
         progress = None if self.worker else Progress.for_config(self.config, len(wanted))
-        prefetch(self.stores, wanted, self.config.getoption("fetch_workers"), self.stopping, lambda: self._frozen, progress)
+        prefetch(self.stores, wanted, self.fetch_threads(), self.stopping, lambda: self._frozen, progress)
         gc.freeze()
         self.collect_less_often()
 

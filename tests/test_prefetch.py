@@ -8,7 +8,7 @@ import time
 import pytest
 
 from rootguard.errors import FactError
-from rootguard.facts.prefetch import ACCOUNTS_PER_WORKERS, prefetch
+from rootguard.facts.prefetch import ACCOUNTS_PER_WORKERS, fetch_threads, prefetch
 
 LATENCY = 0.03  # each fact's one request
 
@@ -100,3 +100,9 @@ def test_a_pool_smaller_than_the_accounts_window_still_finishes(workers):
     sweep(org, workers=workers)
     assert org.peak_in_flight <= workers
     assert sorted(org.released) == sorted(org.stores) and len(org.fetched) == 5 * 4
+
+
+@pytest.mark.parametrize(("bound", "workers", "share"), [(128, 1, 128), (128, 2, 64), (5, 2, 3), (1, 4, 1), (16, 0, 16)])
+def test_under_xdist_each_worker_fetches_with_its_share_of_the_bound(bound, workers, share):
+    # -n 2 keeps as many requests in flight as one process (rounded up, at least one each).
+    assert fetch_threads(bound, workers) == share

@@ -26,6 +26,13 @@ from rootguard.facts import FactStore
 from rootguard.facts.progress import Progress
 
 
+def fetch_threads(bound: int, workers: int = 1) -> int:
+    """This process's share of --fetch-workers, the bound on the sweep's requests in flight: under
+    pytest -n, each of the `workers` processes fetches its own accounts with an equal part of it
+    (rounded up), so that -n 2 keeps as many requests in flight as one process, not twice as many."""
+    return max(1, -(-bound // max(1, workers)))
+
+
 def on_pool(function: Callable, items: list, workers: int, stopping: threading.Event) -> list:
     """function over items on a thread pool; an interruption stops it starting more."""
     pool = ThreadPoolExecutor(max_workers=min(workers, max(1, len(items))), thread_name_prefix="rootguard-fetch")
