@@ -25,6 +25,7 @@ import pytest
 from rootguard import __version__, resources
 from rootguard.accounts import Account, Connector
 from rootguard.accounts.resolution import ANOTHER_SHARD, JUDGED, NOT_SELECTED, in_shard, resolve_population
+from rootguard.distributed.scheduling import owned
 from rootguard.distributed.sharing import SharedFacts
 from rootguard.errors import AccountsError, NoCredentials, RootguardError
 from rootguard.evidence.pack import PackError, discard_pack, prepare_pack, verify, write_json_atomic, write_manifest
@@ -96,7 +97,11 @@ class Run:
         self._gc_threshold: tuple[int, ...] | None = None  # Python's own, while the run's is in force
         self._shared_facts: SharedFacts | None = None
         if self.worker and self.worker.get("fact_locks") and Path(self.worker["fact_locks"]).is_dir():  # not on another machine
-            self._shared_facts = SharedFacts(str(self.pack), self.worker["fact_locks"], self.evidence.write_early)
+            self._shared_facts = SharedFacts(
+                str(self.pack), self.worker["fact_locks"], self.evidence.write_early,
+                own=owned([a["id"] for a in self.worker["accounts"]], int(self.worker["index"]), int(self.worker["count"])),
+                hub=(self.worker.get("caller") or {}).get("Account"),
+            )
         self._route_reports()
         if not self.worker:
             self._register_reporters()
@@ -433,10 +438,8 @@ class Run:
         self._frozen = True
         if self.worker:
             # This worker judges its own share of the accounts; xdist sends it their tests only.
-            from rootguard.distributed.scheduling import owner
-
-            mine, count = int(self.worker["index"]), int(self.worker["count"])
-            wanted = {a: facts for a, facts in wanted.items() if owner(a, count) == mine}
+            mine = owned(wanted, int(self.worker["index"]), int(self.worker["count"]))
+            wanted = {a: facts for a, facts in wanted.items() if a in mine}
         # The controller shows how the fetch goes; a worker's output is never seen.
         progress = None if self.worker else Progress.for_config(self.config, len(wanted))
         prefetch(self.stores, wanted, self.fetch_threads(), self.stopping, lambda: self._frozen, progress)

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from rootguard.accounts import Account
 from rootguard.evidence.documents import write_fact
-from rootguard.facts import FactStore
+from rootguard.facts import FactContext, FactResult, FactStore
 from rootguard.distributed.sharing import SharedFacts
 
 ACCOUNT = Account(id="123456789012", name="hub")
@@ -136,3 +136,55 @@ def test_a_recorded_error_is_read_back_as_the_same_error(folders):
     errors = [str(store.result(key).error) for store in (first, second)]
     assert errors[0] and errors[0] == errors[1]
     assert aws.requests["organizations:DescribeOrganization"] == 1
+
+
+def lock_files(locks: Path) -> list[str]:
+    return sorted(path.name for path in locks.iterdir())
+
+
+@pytest.mark.parametrize(
+    "own, hub, locked",
+    [
+        # The worker that judges the account alone asks for its facts: only the one read across accounts is locked.
+        ({ACCOUNT.id}, "999999999999", ["sts.caller_identity"]),
+        # Another worker's account, or the hub's (the organization's view, read by every worker): every fact.
+        ({"210000000001"}, "999999999999", ["organizations.organization", "sts.caller_identity"]),
+        ({ACCOUNT.id}, ACCOUNT.id, ["organizations.organization", "sts.caller_identity"]),
+    ],
+    ids=["own-account", "another-workers-account", "the-hubs-account"],
+)
+def test_a_fact_takes_a_lock_only_where_another_worker_may_ask_for_it(folders, own, hub, locked):
+    pack, locks = folders
+    aws = FakeAWS()
+    store = worker(aws, pack, locks)
+    store.shared.own, store.shared.hub = frozenset(own), hub
+    assert store.get("organizations.organization").id == "o-abc123"
+    assert lock_files(locks) == [f"{ACCOUNT.id}--{name}--us-east-1.json.lock" for name in locked]
+    assert aws.requests == {"sts:GetCallerIdentity": 1, "organizations:DescribeOrganization": 1}
+
+
+def test_a_fact_read_across_accounts_is_asked_once_by_its_owner_and_another_worker(folders):
+    pack, locks = folders
+    aws = FakeAWS()
+    owner, reader = worker(aws, pack, locks), worker(aws, pack, locks)
+    owner.shared.own, reader.shared.own = frozenset({ACCOUNT.id}), frozenset({"210000000001"})
+    owner.shared.hub = reader.shared.hub = "999999999999"
+    identities = [store.get("sts.caller_identity") for store in (owner, reader)]
+    assert identities[0] == identities[1] and identities[0]["Account"] == ACCOUNT.id
+    assert aws.requests == {"sts:GetCallerIdentity": 1}
+    assert reader.result(reader.key_for("sts.caller_identity", None, {})).evidence == f"evidence/{ACCOUNT.id}/sts.caller_identity--us-east-1.json"
+
+
+def test_another_accounts_fact_is_read_only_if_registered_as_read_across_accounts():
+    aws = FakeAWS()
+    member = FactStore(Account(id="210000000001", name="member"), aws, ("us-east-1",), "us-east-1")
+    keeper = FactStore(ACCOUNT, aws, ("us-east-1",), "us-east-1")
+    hub = FactStore(Account(id="999999999999", name="hub"), aws, ("us-east-1",), "us-east-1")
+    member.hub_store = hub
+    context = FactContext(member, FactResult(member.key_for("sts.caller_identity", None, {})), "us-east-1")
+    with pytest.raises(RuntimeError, match="organizations.organization .* not registered with read_across_accounts"):
+        context.fact_of(keeper, "organizations.organization")
+    assert aws.requests == {}
+    # The hub's store reads any fact for the others; another account's, those registered so.
+    assert context.fact_of(hub, "organizations.organization").id == "o-abc123"
+    assert context.fact_of(keeper, "sts.caller_identity")["Account"] == ACCOUNT.id

@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from rootguard.distributed.scheduling import account_of, owner, share
+from rootguard.distributed.scheduling import account_of, owned, owner, share
 from tests.conftest import HUB, REPO
 
 ACCOUNTS = 6
@@ -181,6 +181,11 @@ def test_each_test_goes_to_the_worker_that_owns_its_account():
         for position in positions:
             account = account_of(collection[position])
             assert (owner(account, 3) if account else 0) == index
+    # What a worker takes as its own (its facts unlocked, rootguard.distributed.sharing) is the same split.
+    accounts = ["123456789012", "210000000001", "210000000002"]
+    mine = [owned(accounts, index, 3) for index in range(3)]
+    assert sorted(a for m in mine for a in m) == accounts
+    assert all(owner(a, 3) == index for index, m in enumerate(mine) for a in m)
     # Salted apart from --shard's hash: a shard's accounts still spread over the workers.
     from rootguard.accounts.resolution import in_shard
 

@@ -27,6 +27,11 @@ def owner(account_id: str, workers: int) -> int:
     return int(hashlib.sha256(f"xdist:{account_id}".encode()).hexdigest(), 16) % workers
 
 
+def owned(account_ids, index: int, workers: int) -> set[str]:
+    """Those of the accounts that worker `index` (0-based) of `workers` judges."""
+    return {account_id for account_id in account_ids if owner(account_id, workers) == index}
+
+
 def account_of(nodeid: str) -> str | None:
     found = ACCOUNT_IN_NODEID.match(nodeid)
     return found.group(1) if found else None

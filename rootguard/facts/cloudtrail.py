@@ -30,13 +30,13 @@ def trail_list(ctx) -> list:
     return need(ctx.call("cloudtrail", "describe_trails", includeShadowTrails=True), "trailList", list, DESCRIBE)
 
 
-@fact("cloudtrail.trail_status", regional=True)
+@fact("cloudtrail.trail_status", regional=True, read_across_accounts=True)
 def trail_status(ctx, trail: str) -> dict:
     """GetTrailStatus for one trail ARN, asked in its home region."""
     return ctx.call("cloudtrail", "get_trail_status", Name=trail)
 
 
-@fact("cloudtrail.event_selectors", regional=True)
+@fact("cloudtrail.event_selectors", regional=True, read_across_accounts=True)
 def event_selectors(ctx, trail: str) -> dict:
     """GetEventSelectors for one trail ARN, asked in its home region."""
     return ctx.call("cloudtrail", "get_event_selectors", TrailName=trail)

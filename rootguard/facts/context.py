@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rootguard.errors import FactError, UnexpectedResponse, describe_client_error
 from rootguard.facts.progress import TALLY, retry_attempts
-from rootguard.facts.registry import CallRecord, FactResult, Unreadable
+from rootguard.facts.registry import REGISTRY, CallRecord, FactResult, Unreadable
 
 if TYPE_CHECKING:
     from rootguard.facts.store import FactStore
@@ -48,8 +48,14 @@ class FactContext:
         return self.fact_of(hub, name, region, **params)
 
     def fact_of(self, store: "FactStore", name: str, region: str | None = None, **params) -> Any:
-        """A fact of another account of the run (where a resource this account uses lives), cached there."""
+        """A fact of another account of the run (where a resource this account uses lives), cached there.
+
+        Any fact of the hub's store; in another account's, only one registered with
+        `read_across_accounts`, which xdist workers share (rootguard.distributed.sharing).
+        """
         key = store.key_for(name, region, params)
+        if store is not self.store and store is not self.store.hub_store and not REGISTRY[name].read_across_accounts:
+            raise RuntimeError(f"fact {name} is read in account {store.account.id}'s store but is not registered with read_across_accounts")
         self.result.depends_on.append((store, key))
         return store.get_by_key(key)
 

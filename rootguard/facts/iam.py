@@ -23,7 +23,8 @@ ROOT_ROW = "<root_account>"
 NO_DATE = ("N/A", "no_information", "not_supported", "")
 
 
-@fact("sts.caller_identity")
+# Read across accounts: every fact of an account stands on it, those read from other accounts too.
+@fact("sts.caller_identity", read_across_accounts=True)
 def caller_identity(ctx) -> dict:
     """Who the account's credentials are; also proves they reach the account we mean."""
     response = ctx.call("sts", "get_caller_identity")

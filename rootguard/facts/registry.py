@@ -44,20 +44,30 @@ class FactSpec:
     fetch: Callable[..., Any]
     regional: bool
     description: str
+    # Whether another account's facts read this one (FactContext.fact_of): under xdist,
+    # another worker may then ask for it too (rootguard.distributed.sharing).
+    read_across_accounts: bool = False
 
 
 REGISTRY: dict[str, FactSpec] = {}
 
 
-def fact(name: str, *, regional: bool = False) -> Callable:
-    """Register a fact. A regional fact is fetched per region; others in the home region."""
+def fact(name: str, *, regional: bool = False, read_across_accounts: bool = False) -> Callable:
+    """Register a fact. A regional fact is fetched per region; others in the home region.
+
+    `read_across_accounts`: the facts of other accounts read it in this one's store (with
+    `FactContext.fact_of`), as every account reads its organization trail's status where
+    the trail lives. Only facts so marked may be read that way.
+    """
 
     def register(fetch: Callable) -> Callable:
         known = REGISTRY.get(name)
         # A module imported afresh (pytester restores sys.modules) re-registers itself; two modules may not share a name.
         if known is not None and known.fetch.__qualname__ != fetch.__qualname__:
             raise ValueError(f"fact {name} defined twice ({known.fetch.__qualname__}, {fetch.__qualname__})")
-        REGISTRY[name] = FactSpec(name, fetch, regional, (fetch.__doc__ or "").strip().splitlines()[0] if fetch.__doc__ else "")
+        REGISTRY[name] = FactSpec(
+            name, fetch, regional, (fetch.__doc__ or "").strip().splitlines()[0] if fetch.__doc__ else "", read_across_accounts
+        )
         return fetch
 
     return register
