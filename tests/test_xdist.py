@@ -208,3 +208,30 @@ def test_a_control_module_that_fails_to_load_leaves_an_incomplete_pack_and_no_ga
     assert results["not_loaded"] == ["test_iam.py"] or results["not_loaded"][0].endswith("test_iam.py")
     assert not any(r["control"] in ("password-policy", "iam-console-mfa", "break-glass-admins") for r in results["results"])
     assert "test_iam.py failed to load; the pack is marked incomplete" in completed.stdout
+
+
+def test_a_control_travels_whole_with_its_first_verdict_then_by_id():
+    from rootguard.controls import Control
+    from rootguard.distributed.scheduling import verdict_data, verdict_from
+    from rootguard.verdicts import Verdict
+
+    def control(id, title):
+        return Control(id=id, title=title, severity="high", rationale="why", remediation="how", facts=("iam.root_summary",),
+                       frameworks={"soc2": ("CC6.1",)}, regional=False, passes_when="root has MFA")
+
+    mfa, keys = control("root-mfa", "The root user has MFA"), control("root-no-access-keys", "No root access keys")
+    verdicts = [
+        Verdict(mfa, "123456789012", "hub", None, "passed", "ok", ["evidence/a.json"], ("iam:GetAccountSummary",), duration=0.5),
+        Verdict(keys, "123456789012", "hub", None, "failed", "a key", ["evidence/b.json"], ("iam:GetAccountSummary",), duration=0.25),
+        Verdict(mfa, "210000000001", "prod", None, "error", "refused", [], (), duration=0.125),
+    ]
+    sent: set = set()
+    data = [verdict_data(v, reached=True, controls_sent=sent) for v in verdicts]
+    assert ["control" in d for d in data] == [True, True, False]
+    assert sent == {"root-mfa", "root-no-access-keys"}
+    received: dict = {}
+    back = [verdict_from(json.loads(json.dumps(d)), received) for d in data]
+    assert back == verdicts
+    assert back[2].control is back[0].control  # one object per control on the controller
+    # Without the bookkeeping (a caller of its own), every verdict carries its control.
+    assert verdict_from(verdict_data(verdicts[2], reached=False)) == verdicts[2]

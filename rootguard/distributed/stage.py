@@ -25,6 +25,7 @@ class XdistController:
         self.reached: set[str] = set()
         self.expected: int | None = None  # tests in the collection, known when the scheduler starts
         self.fact_locks: str | None = None
+        self.controls: dict = {}  # by id, as the workers send them (verdict_from)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node) -> None:
@@ -53,7 +54,7 @@ class XdistController:
         data = getattr(report, "rootguard_data", None)
         if data is None:
             return
-        verdict = verdict_from(data)
+        verdict = verdict_from(data, self.controls)
         report.rootguard_result = verdict
         self.judged.append(verdict)
         if data["reached"]:
@@ -69,10 +70,11 @@ class XdistWorker:
     def __init__(self, reached: Callable[[str], bool]):
         """`reached(account_id)`: whether the account's credentials answered (the gate counts them)."""
         self.reached = reached
+        self.controls_sent: set[str] = set()
 
     @pytest.hookimpl
     def pytest_rootguard_verdict(self, verdict, item, report) -> None:
-        report.rootguard_data = verdict_data(verdict, self.reached(verdict.account_id))
+        report.rootguard_data = verdict_data(verdict, self.reached(verdict.account_id), self.controls_sent)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
