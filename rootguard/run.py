@@ -95,12 +95,15 @@ class Run:
         self._mock = None
         self._frozen = False
         self._gc_threshold: tuple[int, ...] | None = None  # Python's own, while the run's is in force
+        # Under xdist, the accounts this worker judges: it fetches their facts ahead, without locks.
+        self.own_accounts: set[str] | None = (
+            owned([a["id"] for a in self.worker["accounts"]], int(self.worker["index"]), int(self.worker["count"])) if self.worker else None
+        )
         self._shared_facts: SharedFacts | None = None
         if self.worker and self.worker.get("fact_locks") and Path(self.worker["fact_locks"]).is_dir():  # not on another machine
             self._shared_facts = SharedFacts(
                 str(self.pack), self.worker["fact_locks"], self.evidence.write_early,
-                own=owned([a["id"] for a in self.worker["accounts"]], int(self.worker["index"]), int(self.worker["count"])),
-                hub=(self.worker.get("caller") or {}).get("Account"),
+                own=self.own_accounts, hub=(self.worker.get("caller") or {}).get("Account"),
             )
         self._route_reports()
         if not self.worker:
@@ -436,10 +439,9 @@ class Run:
         # the run's last cleanup. Freezing is O(1).
         gc.freeze()
         self._frozen = True
-        if self.worker:
+        if self.own_accounts is not None:
             # This worker judges its own share of the accounts; xdist sends it their tests only.
-            mine = owned(wanted, int(self.worker["index"]), int(self.worker["count"]))
-            wanted = {a: facts for a, facts in wanted.items() if a in mine}
+            wanted = {a: facts for a, facts in wanted.items() if a in self.own_accounts}
         # The controller shows how the fetch goes; a worker's output is never seen.
         progress = None if self.worker else Progress.for_config(self.config, len(wanted))
         prefetch(self.stores, wanted, self.fetch_threads(), self.stopping, lambda: self._frozen, progress)
