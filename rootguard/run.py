@@ -12,6 +12,7 @@ so it runs longer than they do (about 390 lines); what each stage does lives wit
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import gc
 import os
@@ -60,6 +61,31 @@ def nothing_selected(config: pytest.Config, profile: str) -> str:
 
 # Allocations between two collections of the youngest generation once a sweep's facts are fetched (Python's default: 700).
 GC_YOUNG_THRESHOLD = 10_000
+
+
+def leave_to_the_os() -> None:
+    """At the interpreter's exit: keep Python's collector off the objects still alive, which the OS reclaims with the process.
+
+    After the last atexit handler, Python collects garbage again and again while it tears its
+    modules down, walking every object a sweep still holds: 1.9 s of a 300-account sweep's
+    wall time after its last hook, 5 to 9 s at 1000 accounts, on one core, with the evidence
+    pack long written. Frozen, they are skipped (0.03 s). Objects freed by their reference
+    counts are freed as before; what is lost is only the finalizers of objects in reference
+    cycles, which Python does not promise to run at exit, and on which rootguard's files do
+    not rely (each is written and closed, or replaced atomically, before the run's end).
+    """
+    gc.freeze()
+
+
+_leaving_to_the_os = False
+
+
+def freeze_at_exit() -> None:
+    """Register leave_to_the_os once per process, at a run's last cleanup: atexit runs it before the handlers registered earlier."""
+    global _leaving_to_the_os
+    if not _leaving_to_the_os:
+        atexit.register(leave_to_the_os)
+        _leaving_to_the_os = True
 
 
 class Run:
@@ -464,7 +490,12 @@ class Run:
             gc.set_threshold(GC_YOUNG_THRESHOLD, *self._gc_threshold[1:])
 
     def unfreeze(self) -> None:
-        """Hand the run's objects back to the garbage collector, at its own thresholds (a cleanup, after pytest's last collection)."""
+        """Hand the run's objects back to the garbage collector, at its own thresholds (a cleanup, after pytest's last collection).
+
+        Back, for a process that goes on after the run (pytest run in-process); the process's
+        exit leaves them to the OS (freeze_at_exit).
+        """
+        freeze_at_exit()
         if self._frozen:
             gc.unfreeze()
             self._frozen = False

@@ -262,6 +262,11 @@ def test_a_run_keeps_its_objects_out_of_the_collector_and_hands_them_back(pytest
             frozen_during_tests.append(gc.get_freeze_count())
             thresholds_during_tests.append(gc.get_threshold())
 
+    import rootguard.run
+
+    registered = []
+    monkeypatch.setattr(rootguard.run, "_leaving_to_the_os", False)
+    monkeypatch.setattr(rootguard.run.atexit, "register", registered.append)
     before, threshold_before = gc.get_freeze_count(), gc.get_threshold()
     assert threshold_before[0] < GC_YOUNG_THRESHOLD
     result = pytester.runpytest_inprocess(
@@ -275,6 +280,35 @@ def test_a_run_keeps_its_objects_out_of_the_collector_and_hands_them_back(pytest
     # ...and the collector gets them back, at its own thresholds, when the run ends.
     assert gc.get_freeze_count() == before
     assert gc.get_threshold() == threshold_before
+    # The process's exit, though, leaves whatever is still alive to the OS, registered once.
+    assert registered == [rootguard.run.leave_to_the_os]
+    rootguard.run.freeze_at_exit()
+    assert registered == [rootguard.run.leave_to_the_os]
+
+
+@pytest.mark.parametrize("left_to_the_os", [True, False])
+def test_at_exit_the_collector_leaves_what_a_run_still_holds_to_the_os(tmp_path, left_to_the_os):
+    import subprocess
+    import sys
+
+    # An object in a reference cycle is freed at exit by Python's collector, which runs its
+    # finalizer; frozen at exit, it is left to the OS with the process, finalizer unrun.
+    marker = tmp_path / "finalized"
+    script = textwrap.dedent(f"""
+        import rootguard.run
+
+        class Held:
+            def __del__(self, open=open, path={str(marker)!r}):  # bound now: builtins may be gone by then
+                open(path, "w").close()
+
+        held = Held()
+        held.cycle = held
+        if {left_to_the_os!r}:
+            rootguard.run.freeze_at_exit()
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert marker.exists() is not left_to_the_os
 
 
 def test_a_tests_reports_share_one_copy_of_its_keywords(pytester, monkeypatch):
