@@ -307,3 +307,67 @@ def test_a_signed_off_pack_is_refused_too(tmp_path, capsys, demo_pack):
     assert rootguard(["report", str(pack), "--root", str(REPO)]) == 4
     assert "is signed or signed off" in capsys.readouterr().err
     assert (pack / "manifest.json").read_bytes() == manifest
+
+
+def allure_items():
+    from allure_commons.model2 import Label, Parameter, Status, StatusDetails, TestResult, TestResultContainer
+
+    result = TestResult(
+        uuid="r", name="test_root_mfa[Sécurité (210987654321)]", fullName="tests_compliance.test_root::test_root_mfa",
+        historyId="h", status=Status.FAILED, start=1, stop=2,
+        statusDetails=StatusDetails(message="root has no MFA — «hardware» wanted", trace="line\n\ttab", flaky=False),
+        labels=[Label(name="tag", value="iso27001:A.5.17"), Label(name="rootguard_control", value="root-mfa")],
+        parameters=[Parameter(name="account", value="member (210987654321)")],
+    )
+    return [result, TestResultContainer(uuid="c", name="account", children=["r"], start=1, stop=2)]
+
+
+@pytest.mark.parametrize("indent", ["", "1"])
+def test_allure_files_are_written_as_allure_writes_them(tmp_path, monkeypatch, indent):
+    import uuid
+
+    from allure_commons.logger import AllureFileLogger
+
+    from rootguard.reports.allure import write_allure_item
+
+    monkeypatch.setenv("ALLURE_INDENT_OUTPUT", indent)
+    monkeypatch.setattr(uuid, "uuid4", lambda: "fixed")
+    theirs, ours = AllureFileLogger(tmp_path / "theirs"), AllureFileLogger(tmp_path / "ours")
+    for item in allure_items():
+        theirs._report_item(item)
+        write_allure_item(ours, item)
+    written = sorted(path.name for path in (tmp_path / "theirs").iterdir())
+    assert written == ["fixed-container.json", "fixed-result.json"]
+    assert sorted(path.name for path in (tmp_path / "ours").iterdir()) == written
+    for name in written:
+        assert (tmp_path / "ours" / name).read_bytes() == (tmp_path / "theirs" / name).read_bytes()
+    assert "«hardware»".encode() in (tmp_path / "ours" / "fixed-result.json").read_bytes()
+
+
+def test_a_run_writes_its_allure_files_with_the_quicker_writer(pytester, monkeypatch):
+    import allure_commons
+    from allure_commons.logger import AllureFileLogger
+
+    from rootguard.reports.allure import write_allure_item
+
+    seen = []
+
+    class Probe:
+        def pytest_runtest_call(self, item):
+            seen.extend(
+                getattr(vars(plugin).get("_report_item"), "__func__", None)
+                for plugin in allure_commons.plugin_manager.get_plugins() if isinstance(plugin, AllureFileLogger)
+            )
+
+    scenario = pytester.path / "scenario.yaml"
+    scenario.write_text(SCENARIO)
+    profile = pytester.path / "two.yaml"
+    profile.write_text(f"backend: moto\nscenario: {scenario}\norganization:\n  role_name: OrganizationAccountAccessRole\n")
+    monkeypatch.chdir(REPO)
+    pack = pytester.path / "pack"
+    result = pytester.runpytest_inprocess(
+        SUITE, "--profile", str(profile), "--report-dir", str(pack), "-k", "test_root_mfa", plugins=[Probe()],
+    )
+    assert result.ret in (0, 1)
+    assert seen and set(seen) == {write_allure_item}
+    assert len(allure_results(pack)) == 2

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import types
+import uuid
 from pathlib import Path
 
 import pytest
@@ -154,12 +156,54 @@ def allure_active(config) -> bool:
     return config is not None and bool(getattr(config.option, "allure_report_dir", None))
 
 
+def write_allure_item(logger, item) -> None:
+    """allure-pytest's AllureFileLogger._report_item, writing the same bytes for less CPU.
+
+    allure-commons writes each test's result, fixture container and so on with json.dump,
+    which always runs the json module's pure-Python encoder, into a path made with pathlib: 1.7 s
+    and 0.3 s of a 300-account sweep's 46 s of CPU, on the thread that runs the tests. The
+    same text from json.dumps (its C encoder, with allure's arguments) and os.path costs a
+    fraction of that. ALLURE_INDENT_OUTPUT, allure's switch for indented files, keeps its own
+    writer, as does any other kind of item or logger.
+    """
+    if os.environ.get("ALLURE_INDENT_OUTPUT"):
+        type(logger)._report_item(logger, item)
+        return
+    from attr import asdict
+
+    filename = item.file_pattern.format(prefix=uuid.uuid4())
+    text = json.dumps(asdict(item, filter=lambda _, value: value or value is False), ensure_ascii=False)
+    final = os.path.join(logger._report_dir, filename)
+    temporary = final + ".tmp"
+    with open(temporary, "w", encoding="utf8") as out:
+        out.write(text)
+    os.replace(temporary, final)
+
+
+def quicken_allure_writer() -> list:
+    """Give allure-pytest's file loggers write_allure_item; returns those it changed (allure-pytest registers one in its pytest_configure)."""
+    import allure_commons
+    from allure_commons.logger import AllureFileLogger
+
+    changed = []
+    for plugin in allure_commons.plugin_manager.get_plugins():
+        # Its own class only: a logger someone derived may write differently.
+        if type(plugin) is AllureFileLogger and "_report_item" not in vars(plugin):
+            # On the instance: the hooks allure registered call self._report_item.
+            plugin._report_item = types.MethodType(write_allure_item, plugin)
+            changed.append(plugin)
+    return changed
+
+
 class AllureVerdicts:
     """Where tests run: each control's labels before the tests, each verdict (and its evidence) as it is reached."""
 
     def __init__(self, sweep, catalogs: dict):
         self.sweep = sweep
         self.catalogs = catalogs
+        # Made once the accounts are known, after every plugin's pytest_configure (where
+        # allure-pytest makes its file logger), in each process that runs tests.
+        quicken_allure_writer()
 
     active = staticmethod(allure_active)
 
