@@ -23,6 +23,7 @@ class Org:
         self.peak_open = 0
         self.fetched: list[tuple] = []
         self.released: list[str] = []
+        self.starts: list[tuple] = []  # (when, account, fact, requests in flight with it)
         self.stores = {f"{200000000000 + i}": Store(self, f"{200000000000 + i}") for i in range(accounts)}
         self.wanted = {account: {(f"fact.{n}", "us-east-1"): None for n in range(facts)} for account in self.stores}
 
@@ -38,7 +39,8 @@ class Store:
             org.peak_open = max(org.peak_open, len(org.open))
             org.in_flight += 1
             org.peak_in_flight = max(org.peak_in_flight, org.in_flight)
-        time.sleep(LATENCY)
+            org.starts.append((time.monotonic(), self.account, name, org.in_flight))
+        time.sleep(getattr(org, "identity_latency", LATENCY) if name == "sts.caller_identity" else LATENCY)
         with org.lock:
             org.in_flight -= 1
             org.fetched.append((self.account, name, region))
@@ -106,3 +108,49 @@ def test_a_pool_smaller_than_the_accounts_window_still_finishes(workers):
 def test_under_xdist_each_worker_fetches_with_its_share_of_the_bound(bound, workers, share):
     # -n 2 keeps as many requests in flight as one process (rounded up, at least one each).
     assert fetch_threads(bound, workers) == share
+
+
+def test_the_next_accounts_are_identified_while_others_fetch_so_no_thread_waits_for_an_identity():
+    # An identity takes five requests' time (AssumeRole, then GetCallerIdentity, each slow or
+    # throttled); an account's 120 facts on 16 threads take about eight. Accounts are made ready
+    # ahead (two, at 16 threads), so when an account's last facts free their threads, the next
+    # account's facts start at once: the threads never sit through an identity with nothing to do.
+    org = Org(accounts=6, facts=120)
+    org.identity_latency = 5 * LATENCY
+    done = sweep(org, workers=16)
+    assert done == [1] * 6 and sorted(org.released) == sorted(org.stores)
+    facts = [(when, account) for when, account, name, _ in org.starts if name != "sts.caller_identity"]
+    first_of = {}
+    for when, account in facts:
+        first_of.setdefault(account, when)
+    last_fact_start = max(when for when, _ in facts)
+    # Between the first fact and the last one's start, every gap between two fact starts is
+    # well short of an identity (threads waiting for one would leave a gap of nearly its
+    # length); facts start in waves, one request's time apart.
+    starts = sorted(when for when, _ in facts)
+    assert max(b - a for a, b in zip(starts, starts[1:])) < org.identity_latency / 2
+    # Accounts start in order, each identified before its facts start.
+    assert sorted(first_of, key=first_of.get) == sorted(org.stores)
+    identified = {account: when for when, account, name, _ in org.starts if name == "sts.caller_identity"}
+    assert all(identified[account] + org.identity_latency <= first_of[account] + 0.005 for account in first_of)
+    assert last_fact_start > 0
+
+
+def test_an_interrupted_prefetch_starts_no_more_accounts_and_lets_every_started_one_go():
+    org = Org(accounts=40, facts=5)
+    stopping = threading.Event()
+    original = Store.get
+
+    def get(store, name, region=None):
+        if len(org.fetched) >= 30:
+            stopping.set()  # Ctrl-C, or SIGTERM, during the sweep
+        return original(store, name, region)
+
+    Store.get = get
+    try:
+        prefetch(org.stores, org.wanted, 8, stopping, lambda: False, None)
+    finally:
+        Store.get = original
+    touched = {account for _, account, _, _ in org.starts}
+    assert len(touched) < 40  # no account starts after the interruption
+    assert sorted(org.released) == sorted(touched)  # each one started lets go of its clients

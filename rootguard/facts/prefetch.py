@@ -2,14 +2,14 @@
 
 A sweep of hundreds of accounts spends most of its time waiting for AWS: an account's
 30-odd requests take 3 s one after another at 100 ms each, so its pace is set by how many
-requests are in flight. So the facts are
-fetched on one pool of threads, the bound on requests in flight (--fetch-workers): an
-account's identity first (every other fact stands on it), then all its facts at once,
-each on the next free thread; a fact that stands on another waits for it in the store.
-Accounts overlap, in order: a few at a time (ACCOUNTS_PER_WORKERS), so that an account's
-clients are let go soon after it starts, and more whenever a thread would otherwise be idle
-(a selection of one or two facts per account, an account's last few facts). The tests then
-read the facts from the stores.
+requests are in flight. So the facts are fetched by a set of threads, as many as the bound
+on requests in flight (--fetch-workers), each taking the next step as it comes free: an
+account's identity first (every other fact stands on it), made ready a few accounts ahead
+(ACCOUNTS_PER_WORKERS), then its facts, one per free thread; a fact that stands on another
+waits for it in the store. An account starts once the threads have taken every fact of the
+accounts before it, so few are open at once and each lets go of its clients soon after it
+starts; more overlap only when a thread would otherwise be idle (a selection of one or two
+facts per account). The tests then read the facts from the stores.
 Ctrl-C or SIGTERM starts no more accounts or requests.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterable
@@ -61,9 +62,10 @@ def wanted_facts(items: Iterable) -> dict[str, dict[tuple, None]]:
     return wanted
 
 
-# Accounts open at once: at least one per this many threads, enough to keep every thread
-# busy while an account's first requests (AssumeRole, its identity) are made one after
-# another; beyond that, another whenever a thread has nothing to do, up to one per thread.
+# Accounts made ready ahead: at least one per this many threads. An account's identity
+# (AssumeRole, then GetCallerIdentity: two requests one after the other) is resolved while
+# other accounts' facts are fetched, so that a thread freed by an account's last facts finds
+# the next account's facts ready to start.
 ACCOUNTS_PER_WORKERS = 8
 
 
@@ -79,42 +81,45 @@ def prefetch(
     stores: dict[str, FactStore], wanted: dict[str, dict[tuple, None]], workers: int, stopping: threading.Event,
     frozen: Callable[[], bool], progress: Progress | None = None,
 ) -> None:
-    """Fetch `wanted` into each account's store; failures are kept there, for the controls to report as `error`."""
+    """Fetch `wanted` into each account's store; failures are kept there, for the controls to report as `error`.
+
+    `workers` threads each take the next step as they come free, so at most `workers`
+    requests are in flight. An account goes through three states, in the order of its id:
+    identifying (its identity fetched), ready (identified, its facts not started), fetching
+    (its facts taken one by one by the threads), then closed. A free thread takes, first of:
+    - an identity, while fewer than the least accounts are identifying or ready (made ready
+      ahead);
+    - the next fact of the accounts fetching;
+    - the first fact of the next ready account, which starts fetching: so an account starts
+      only once the threads have taken every fact of those before it, and few are open;
+    - with nothing else to do, an identity, while the facts of the accounts identifying would
+      not fill the threads, and fewer than `workers` accounts are open (accounts with few
+      facts each overlap more).
+    A thread with none of these waits for a step to end.
+    """
     workers = max(1, workers)
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rootguard-fetch")
     least = -(-workers // ACCOUNTS_PER_WORKERS)
     lock = threading.Condition()
-    opened = closed = 0
-    # The open accounts' steps not yet done (its identity, then each fact): running, waiting
-    # on another fact, or waiting for a thread. Fewer than the threads means one is idle.
-    busy = 0
+    pending = [account_id for account_id in sorted(wanted) if wanted[account_id]]
+    pending.reverse()  # taken from the end, in order
+    ready: deque[str] = deque()
+    steps: deque[tuple] = deque()  # the facts of the accounts fetching, not yet taken by a thread
+    identifying = fetching = 0
+    coming = 0  # the facts of the accounts identifying or ready
     failures: list[BaseException] = []
 
-    def may_open() -> bool:
-        """Under the lock: another account may start (fewer than the least open, or a thread idle)."""
-        open_now = opened - closed
-        return open_now < least or (busy < workers and open_now < workers)
-
-    def done_after(task: Callable, *args) -> None:
-        nonlocal busy
+    def close(account_id: str, state: _Open) -> None:
+        nonlocal fetching
         try:
-            task(*args)
+            stores[account_id].release_clients()
+            if progress is not None:
+                progress.account_done(state.errors)
+            if frozen():  # not after an interrupted run's cleanup, which a late thread can outlive
+                gc.freeze()
         finally:
             with lock:
-                busy -= 1
-                if busy < workers:  # a thread is free: the next account may start
-                    lock.notify_all()
-
-    def close(account_id: str, state: _Open) -> None:
-        nonlocal closed
-        stores[account_id].release_clients()
-        if progress is not None:
-            progress.account_done(state.errors)
-        if frozen():  # not after an interrupted run's cleanup, which a late thread can outlive
-            gc.freeze()
-        with lock:
-            closed += 1
-            lock.notify_all()
+                fetching -= 1
+                lock.notify_all()
 
     def fetch(account_id: str, name: str, region, state: _Open) -> None:
         try:
@@ -132,9 +137,8 @@ def prefetch(
             if last:
                 close(account_id, state)
 
-    def open_account(account_id: str) -> None:
-        facts = list(wanted[account_id])
-        state = _Open(left=len(facts))
+    def identify(account_id: str) -> None:
+        nonlocal identifying
         try:
             stores[account_id].get("sts.caller_identity")
         except RootguardError:
@@ -142,34 +146,77 @@ def prefetch(
         except BaseException as exc:
             failures.append(exc)
             stopping.set()
-        for name, region in facts:
-            pool.submit(done_after, fetch, account_id, name, region, state)
+        finally:
+            with lock:
+                identifying -= 1
+                ready.append(account_id)
+                lock.notify_all()
 
+    def next_step() -> tuple | None:
+        """Under the lock: the step a free thread takes, or None when there is none now."""
+        nonlocal identifying, fetching, coming
+        going_on = not stopping.is_set()
+        open_now = identifying + len(ready) + fetching
+        if going_on and pending and open_now < workers and (
+            identifying + len(ready) < least or (not steps and not ready and coming < workers)
+        ):
+            account_id = pending.pop()
+            identifying += 1
+            coming += len(wanted[account_id])
+            return (identify, account_id)
+        if steps:
+            return steps.popleft()
+        if ready and going_on:
+            account_id = ready.popleft()
+            facts = list(wanted[account_id])
+            state = _Open(left=len(facts))
+            fetching += 1
+            coming -= len(facts)
+            steps.extend((fetch, account_id, name, region, state) for name, region in facts)
+            return steps.popleft()
+        return None
+
+    def finished() -> bool:
+        """Under the lock: nothing left to start, and nothing running that could start more."""
+        return not (identifying or fetching or steps or ((pending or ready) and not stopping.is_set()))
+
+    def thread() -> None:
+        while True:
+            with lock:
+                step = next_step()
+                while step is None:
+                    if finished():
+                        lock.notify_all()
+                        return
+                    lock.wait()
+                    step = next_step()
+            try:
+                step[0](*step[1:])
+            except BaseException as exc:  # a defect: the run stops with it, and this thread goes on draining
+                failures.append(exc)
+                stopping.set()
+
+    threads = [threading.Thread(target=thread, name=f"rootguard-fetch-{n}", daemon=True) for n in range(workers)]
     if progress is not None:
         progress.start()
     try:
-        for account_id in sorted(wanted):
-            if not wanted[account_id]:
-                continue
-            with lock:
-                while not may_open():
-                    lock.wait()
-                if stopping.is_set():
-                    break
-                opened += 1
-                busy += 1 + len(wanted[account_id])
-            pool.submit(done_after, open_account, account_id)
+        for one in threads:
+            one.start()
         with lock:
-            while closed < opened:
+            while not finished():
                 lock.wait()
+        for one in threads:
+            one.join()
     except BaseException:
-        # The requests already in flight finish (or time out) in the background.
+        # The requests already in flight finish (or time out) in the background; no thread
+        # starts another account, and each ends with its step.
         stopping.set()
-        pool.shutdown(wait=False, cancel_futures=True)
         raise
     finally:
         if progress is not None:
             progress.stop()
-    pool.shutdown(wait=True)
+    # Interrupted: the accounts made ready and never started let go of their clients.
+    while ready:
+        stores[ready.popleft()].release_clients()
     if failures:
         raise failures[0]
