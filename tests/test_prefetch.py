@@ -154,3 +154,21 @@ def test_an_interrupted_prefetch_starts_no_more_accounts_and_lets_every_started_
     touched = {account for _, account, _, _ in org.starts}
     assert len(touched) < 40  # no account starts after the interruption
     assert sorted(org.released) == sorted(touched)  # each one started lets go of its clients
+
+
+def test_a_small_selection_starts_no_more_threads_than_it_has_steps():
+    org = Org(accounts=2, facts=1)
+    seen = []
+    original = Store.get
+
+    def get(store, name, region=None):
+        seen.append(sum(1 for t in threading.enumerate() if t.name.startswith("rootguard-fetch-")))
+        return original(store, name, region)
+
+    Store.get = get
+    try:
+        sweep(org, workers=128)
+    finally:
+        Store.get = original
+    assert max(seen) == 4  # two identities and two facts
+    assert len(org.fetched) == 4

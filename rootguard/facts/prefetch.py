@@ -196,7 +196,11 @@ def prefetch(
                 failures.append(exc)
                 stopping.set()
 
-    threads = [threading.Thread(target=thread, name=f"rootguard-fetch-{n}", daemon=True) for n in range(workers)]
+    # No more threads than steps: a small selection (one account, a few facts) starts a few.
+    steps_in_all = sum(1 + len(wanted[account_id]) for account_id in pending)
+    threads = [
+        threading.Thread(target=thread, name=f"rootguard-fetch-{n}", daemon=True) for n in range(min(workers, steps_in_all))
+    ]
     if progress is not None:
         progress.start()
     try:
