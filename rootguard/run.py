@@ -68,7 +68,7 @@ def leave_to_the_os() -> None:
 
     After the last atexit handler, Python collects garbage again and again while it tears its
     modules down, walking every object a sweep still holds: 1.9 s of a 300-account sweep's
-    wall time after its last hook, 5 to 9 s at 1000 accounts, on one core, with the evidence
+    wall time after its last hook, 3.7 to 8.7 s at 1000 accounts, on one core, with the evidence
     pack long written. Frozen, they are skipped (0.03 s). Objects freed by their reference
     counts are freed as before; what is lost is only the finalizers of objects in reference
     cycles, which Python does not promise to run at exit, and on which rootguard's files do
