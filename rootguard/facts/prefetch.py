@@ -99,7 +99,11 @@ def prefetch(
     """
     workers = max(1, workers)
     least = -(-workers // ACCOUNTS_PER_WORKERS)
-    lock = threading.Condition()
+    lock = threading.Lock()
+    # Threads with no step wait on `work`, woken one per step that becomes ready to take (a
+    # notify_all would wake every idle thread, 128 by default, for each); this thread waits on
+    # `done` for the last one.
+    work, done = threading.Condition(lock), threading.Condition(lock)
     pending = [account_id for account_id in sorted(wanted) if wanted[account_id]]
     pending.reverse()  # taken from the end, in order
     ready: deque[str] = deque()
@@ -119,7 +123,9 @@ def prefetch(
         finally:
             with lock:
                 fetching -= 1
-                lock.notify_all()
+                work.notify()  # an account fewer open: another may be identified
+                if finished():
+                    done.notify_all()
 
     def fetch(account_id: str, name: str, region, state: _Open) -> None:
         try:
@@ -150,7 +156,9 @@ def prefetch(
             with lock:
                 identifying -= 1
                 ready.append(account_id)
-                lock.notify_all()
+                work.notify()
+                if finished():
+                    done.notify_all()
 
     def next_step() -> tuple | None:
         """Under the lock: the step a free thread takes, or None when there is none now."""
@@ -173,6 +181,7 @@ def prefetch(
             fetching += 1
             coming -= len(facts)
             steps.extend((fetch, account_id, name, region, state) for name, region in facts)
+            work.notify(len(facts) - 1)  # the rest are for threads waiting
             return steps.popleft()
         return None
 
@@ -186,9 +195,10 @@ def prefetch(
                 step = next_step()
                 while step is None:
                     if finished():
-                        lock.notify_all()
+                        work.notify_all()
+                        done.notify_all()
                         return
-                    lock.wait()
+                    work.wait()
                     step = next_step()
             try:
                 step[0](*step[1:])
@@ -208,7 +218,7 @@ def prefetch(
             one.start()
         with lock:
             while not finished():
-                lock.wait()
+                done.wait()
         for one in threads:
             one.join()
     except BaseException:
