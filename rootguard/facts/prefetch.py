@@ -123,19 +123,21 @@ def prefetch(
         finally:
             with lock:
                 fetching -= 1
-                work.notify()  # an account fewer open: another may be identified
-                if finished():
-                    done.notify_all()
+                moved()  # an account fewer open: another may be identified
 
+    def moved() -> None:
+        """Under the lock, when an account has moved on: a waiting thread may have a step now, and the coordinator its end."""
+        work.notify()
+        if finished():
+            done.notify_all()
+
+    # A defect, not an AWS answer, raised by a step reaches thread(): the run stops with it.
     def fetch(account_id: str, name: str, region, state: _Open) -> None:
         try:
             stores[account_id].get(name, region)
         except RootguardError:
             with lock:
                 state.errors += 1  # kept in the store; the control reports it as `error`
-        except BaseException as exc:  # a defect, not an AWS answer: the run stops with it
-            failures.append(exc)
-            stopping.set()
         finally:
             with lock:
                 state.left -= 1
@@ -149,16 +151,11 @@ def prefetch(
             stores[account_id].get("sts.caller_identity")
         except RootguardError:
             pass  # every fact of the account keeps the reason
-        except BaseException as exc:
-            failures.append(exc)
-            stopping.set()
         finally:
             with lock:
                 identifying -= 1
                 ready.append(account_id)
-                work.notify()
-                if finished():
-                    done.notify_all()
+                moved()
 
     def next_step() -> tuple | None:
         """Under the lock: the step a free thread takes, or None when there is none now."""
