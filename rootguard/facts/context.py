@@ -29,9 +29,7 @@ class FactContext:
         self.account = store.account
 
     def fact(self, name: str, region: str | None = None, **params) -> Any:
-        key = self.store.key_for(name, region, params)
-        self.result.depends_on.append((self.store, key))
-        return self.store.get_by_key(key)
+        return self._read(self.store, self.store.key_for(name, region, params))
 
     def attempt(self, name: str, region: str | None = None, **params) -> Any:
         """Like fact(), but a fact AWS would not give comes back as an `Unreadable` instead of raising."""
@@ -56,7 +54,13 @@ class FactContext:
         key = store.key_for(name, region, params)
         if store is not self.store and store is not self.store.hub_store and not REGISTRY[name].read_across_accounts:
             raise RuntimeError(f"fact {name} is read in account {store.account.id}'s store but is not registered with read_across_accounts")
+        return self._read(store, key)
+
+    def _read(self, store: "FactStore", key) -> Any:
         self.result.depends_on.append((store, key))
+        observer = self.store.observer
+        if observer is not None:
+            observer.depends(self.store, self.result.key, store, key)
         return store.get_by_key(key)
 
     def peer(self, account_id: str) -> "FactStore | None":

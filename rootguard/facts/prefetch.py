@@ -6,10 +6,11 @@ requests are in flight. So the facts are fetched by a set of threads, as many as
 on requests in flight (--fetch-workers), each taking the next step as it comes free: an
 account's identity first (every other fact stands on it), made ready a few accounts ahead
 (ACCOUNTS_PER_WORKERS), then its facts, one per free thread; a fact that stands on another
-waits for it in the store. An account starts once the threads have taken every fact of the
-accounts before it, so few are open at once and each lets go of its clients soon after it
-starts; more overlap only when a thread would otherwise be idle (a selection of one or two
-facts per account). The tests then read the facts from the stores.
+waits for it in the store, unless the prefetch has learned that it would (Dependencies):
+then it waits aside, and its thread takes another step. An account starts once the threads
+have taken every fact of the accounts before it, so few are open at once and each lets go of
+its clients soon after it starts; more overlap only when a thread would otherwise be idle (a
+selection of one or two facts per account). The tests then read the facts from the stores.
 Ctrl-C or SIGTERM starts no more accounts or requests.
 """
 
@@ -69,6 +70,98 @@ def wanted_facts(items: Iterable) -> dict[str, dict[tuple, None]]:
 ACCOUNTS_PER_WORKERS = 8
 
 
+IDENTITY = "sts.caller_identity"
+
+
+class Dependencies:
+    """Which facts each fact asks for, learned as the sweep goes, so that no thread sits waiting for another's.
+
+    Most facts stand on others (a trail's status on the trail list, a budget's alerts on the
+    budget names, the SCP controls on the hub's view of the organization), and an account's
+    facts are taken together: a thread taking a fact whose own key, or a fact it will ask
+    for, another thread is fetching would only wait in the store for that fetch to end. Such
+    a step is parked on that fetch and handed back (`resume`) when it settles; the thread
+    takes another step meanwhile. Every store of the prefetch reports here (FactStore.observer):
+    which fact asked for which (`depends`, at the moment it asks, so the first account's waits
+    already teach the next accounts'), and when a fetch ends (`settled`).
+
+    Learned per fact name: what a fact asks for in its own store or the hub's, in its own
+    region or a named one. Facts with parameters (a budget's notifications) and other
+    accounts' facts are not learned: they cannot be named ahead. `lock` is the prefetch's.
+    """
+
+    def __init__(self, lock: threading.Lock, resume: Callable[[list[tuple]], None]):
+        self._lock = lock
+        self._resume = resume
+        # fact name -> {(name asked for, its region or None for the asker's own, whether in the hub's store)}
+        self._edges: dict[str, set[tuple[str, str | None, bool]]] = {}
+        self._asked: set[str] = set()  # names some fact asks for: only these are fetched inside another's step
+        self._needs: dict[tuple[str, str], tuple[tuple[bool, tuple], ...]] = {}
+        self._parked: dict[tuple[int, tuple], list[tuple]] = {}  # (id(store), key) -> the steps waiting for its fetch
+
+    def depends(self, store, asking: tuple, of_store, key: tuple) -> None:
+        name, region, params = asking
+        wanted, wanted_region, wanted_params = key
+        if params or wanted_params or wanted == IDENTITY:
+            return
+        if of_store is store:
+            hub = False
+        elif of_store is getattr(store, "hub_store", None):
+            hub = True
+        else:
+            return
+        edge = (wanted, None if wanted_region == region else wanted_region, hub)
+        known = self._edges.get(name)
+        if known is not None and edge in known:  # learned long ago, as nearly always: no need for the lock
+            return
+        with self._lock:
+            edges = self._edges.setdefault(name, set())
+            if edge not in edges:
+                edges.add(edge)
+                self._asked.add(wanted)
+                self._needs.clear()
+
+    def settled(self, store, key: tuple) -> None:
+        with self._lock:
+            waiting = self._parked.pop((id(store), key), None)
+            if waiting is not None:
+                self._resume(waiting)
+
+    def blocker(self, store, name: str, region) -> tuple | None:
+        """Under the lock: the fetch, (store, key), that a step for the fact would wait for now; None if none."""
+        if name not in self._asked and name not in self._edges:
+            return None
+        key = store.key_for(name, region, {})
+        if name in self._asked and store.fetching(key):
+            return store, key
+        for hub, needed in self._needed(name, key[1]):
+            where = store.hub_store if hub else store
+            if where is not None and where.fetching(needed):
+                return where, needed
+        return None
+
+    def park(self, blocker: tuple, step: tuple) -> None:
+        """Under the lock: the step waits aside until the blocker's fetch settles."""
+        where, key = blocker
+        self._parked.setdefault((id(where), key), []).append(step)
+
+    def _needed(self, name: str, region: str) -> tuple[tuple[bool, tuple], ...]:
+        """Under the lock: every fact the fact asks for, directly or not, as (in the hub's store, key)."""
+        found = self._needs.get((name, region))
+        if found is None:
+            seen: dict[tuple, None] = {}
+            stack = [(name, region, False)]
+            while stack:
+                asking, asking_region, hub = stack.pop()
+                for wanted, wanted_region, on_hub in self._edges.get(asking, ()):
+                    node = (wanted, asking_region if wanted_region is None else wanted_region, hub or on_hub)
+                    if node not in seen:
+                        seen[node] = None
+                        stack.append(node)
+            found = self._needs[(name, region)] = tuple((hub, (wanted, where, ())) for wanted, where, hub in seen)
+        return found
+
+
 @dataclass
 class _Open:
     """One account being fetched: its facts not yet done, and how many failed."""
@@ -95,7 +188,9 @@ def prefetch(
     - with nothing else to do, an identity, while the facts of the accounts identifying would
       not fill the threads, and fewer than `workers` accounts are open (accounts with few
       facts each overlap more).
-    A thread with none of these waits for a step to end.
+    A thread with none of these waits for a step to end. A fact step that would only wait for
+    another thread's fetch (Dependencies.blocker) is parked until that fetch settles, and the
+    thread goes down the list again.
     """
     workers = max(1, workers)
     least = -(-workers // ACCOUNTS_PER_WORKERS)
@@ -111,6 +206,13 @@ def prefetch(
     identifying = fetching = 0
     coming = 0  # the facts of the accounts identifying or ready
     failures: list[BaseException] = []
+
+    def resume(waiting: list[tuple]) -> None:
+        """Under the lock: steps parked on a fetch that has settled go back first in line."""
+        steps.extendleft(reversed(waiting))
+        work.notify(len(waiting))
+
+    dependencies = Dependencies(lock, resume)
 
     def close(account_id: str, state: _Open) -> None:
         nonlocal fetching
@@ -169,9 +271,8 @@ def prefetch(
             identifying += 1
             coming += len(wanted[account_id])
             return (identify, account_id)
-        if steps:
-            return steps.popleft()
-        if ready and going_on:
+        step = take()
+        while step is None and ready and going_on:
             account_id = ready.popleft()
             facts = list(wanted[account_id])
             state = _Open(left=len(facts))
@@ -179,7 +280,19 @@ def prefetch(
             coming -= len(facts)
             steps.extend((fetch, account_id, name, region, state) for name, region in facts)
             work.notify(len(facts) - 1)  # the rest are for threads waiting
-            return steps.popleft()
+            step = take()
+        return step
+
+    def take() -> tuple | None:
+        """Under the lock: the first fact step no other thread's fetch holds up; those it does are parked."""
+        while steps:
+            step = steps.popleft()
+            if stopping.is_set():
+                return step  # it fails at once: nothing is worth waiting for
+            blocker = dependencies.blocker(stores[step[1]], step[2], step[3])
+            if blocker is None:
+                return step
+            dependencies.park(blocker, step)
         return None
 
     def finished() -> bool:
@@ -208,6 +321,9 @@ def prefetch(
     threads = [
         threading.Thread(target=thread, name=f"rootguard-fetch-{n}", daemon=True) for n in range(min(workers, steps_in_all))
     ]
+    observed = {*stores.values(), *(getattr(store, "hub_store", None) for store in stores.values())} - {None}
+    for store in observed:
+        store.observer = dependencies
     if progress is not None:
         progress.start()
     try:
@@ -226,6 +342,11 @@ def prefetch(
     finally:
         if progress is not None:
             progress.stop()
+    # Not before every thread has ended: an interrupted prefetch's threads drain their steps, the
+    # parked ones included, in the background.
+    for store in observed:
+        if store.observer is dependencies:
+            store.observer = None
     # Interrupted: the accounts made ready and never started let go of their clients.
     while ready:
         stores[ready.popleft()].release_clients()
