@@ -462,3 +462,33 @@ def test_a_live_connector_raises_the_soft_limit_on_open_files_never_above_the_ha
         "above the hard limit": [hard, hard],
         "below the soft limit": [hard, hard],
     }
+
+
+def test_an_assumed_roles_credentials_count_their_time_left_in_utc_and_still_refresh_near_their_end():
+    import datetime as dt
+
+    from botocore.credentials import RefreshableCredentials
+
+    from rootguard.accounts.sessions import AssumedRoleCredentials
+
+    def metadata(minutes: int, key: str) -> dict:
+        expiry = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=minutes)
+        return {"access_key": key, "secret_key": "s", "token": "t", "expiry_time": expiry.isoformat()}
+
+    first = metadata(60, "ASIAFIRST")
+    ours = AssumedRoleCredentials.create_from_metadata(first, refresh_using=lambda: first, method="sts-assume-role")
+    theirs = RefreshableCredentials.create_from_metadata(first, refresh_using=lambda: first, method="sts-assume-role")
+    assert abs(ours._seconds_remaining() - theirs._seconds_remaining()) < 1
+    assert 3590 < ours._seconds_remaining() <= 3600
+    assert ours._time_fetcher().tzinfo is dt.timezone.utc  # not dateutil's tzlocal(), made anew per check
+
+    # Five minutes left, inside botocore's refresh window: the next request's credentials are the new ones.
+    renewed = []
+
+    def refresh():
+        renewed.append(metadata(60, "ASIASECOND"))
+        return renewed[-1]
+
+    ending = AssumedRoleCredentials.create_from_metadata(metadata(5, "ASIAFIRST"), refresh_using=refresh, method="sts-assume-role")
+    assert ending.get_frozen_credentials().access_key == "ASIASECOND" and len(renewed) == 1
+    assert ending.get_frozen_credentials().access_key == "ASIASECOND" and len(renewed) == 1  # an hour left again

@@ -86,6 +86,24 @@ def allow_open_files(wanted: int = OPEN_FILES_WANTED) -> int | None:
     return soft
 
 
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class AssumedRoleCredentials(RefreshableCredentials):
+    """An assumed role's credentials, refreshed as botocore refreshes them, asking the time in UTC.
+
+    botocore checks, before every request, how long refreshable credentials have left,
+    against the local time with dateutil's `tzlocal()`, made anew for each check: 27 µs
+    against 3 µs for the same instant in UTC, measured; at 32 requests an account. The
+    expiry is an aware datetime either way, so the time left is the same.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("time_fetcher", utc_now)
+        super().__init__(*args, **kwargs)
+
+
 class Connector:
     """Builds sessions and clients for the hub and for each account, once, thread-safely."""
 
@@ -244,7 +262,7 @@ class Connector:
             return fields
 
         # Refreshable, so a sweep that outlives the one-hour session keeps working.
-        credentials = RefreshableCredentials.create_from_metadata(fetch(), refresh_using=fetch, method="sts-assume-role")
+        credentials = AssumedRoleCredentials.create_from_metadata(fetch(), refresh_using=fetch, method="sts-assume-role")
         core = new_botocore_session()
         core._credentials = credentials  # botocore has no public setter for ready-made credentials
         return boto3.Session(botocore_session=core, region_name=self.profile.home_region)
