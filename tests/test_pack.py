@@ -295,6 +295,30 @@ def test_no_secret_token_password_or_full_key_id_anywhere_in_the_pack(pytester, 
     assert "[redacted]" in summary and KEY_ID[-4:] in summary  # kept, but masked to its last four
 
 
+@pytest.mark.parametrize("passes", [1, 2])  # the second with every field name's answer already kept
+def test_redaction_replaces_secrets_by_field_name_and_masks_key_ids_wherever_they_stand(passes):
+    from rootguard.evidence.documents import redact
+
+    document = {
+        "Credentials": {"AccessKeyId": "ASIAABCDEFGHIJKL", "SecretAccessKey": "s3cr3t", "SessionToken": "tok", "Expiration": None},
+        "Users": [{"password": "pw", "Client_Secret": "cs", "PasswordLastUsed": "2026-01-01", "Token": None}],
+        "Notes": ("rotated AKIAABCDEFGHIJKLMNOP after the leak", "AKIA12345678901", "AKIA123456789012"),
+        7: "AKIAZZZZZZZZZZZZ",
+        "Arn": "arn:aws:iam::123456789012:user/alice",
+    }
+    for _ in range(passes):
+        redacted = redact(document)
+    assert redacted == {
+        "Credentials": {"AccessKeyId": "************IJKL", "SecretAccessKey": "[redacted]", "SessionToken": "[redacted]", "Expiration": None},
+        # Any case of a secret's name; an absent secret stays absent; a name merely containing one is kept.
+        "Users": [{"password": "[redacted]", "Client_Secret": "[redacted]", "PasswordLastUsed": "2026-01-01", "Token": None}],
+        # Inside text too; fifteen characters are too short for a key id, sixteen are not.
+        "Notes": ["rotated ****************MNOP after the leak", "AKIA12345678901", "************9012"],
+        7: "************ZZZZ",
+        "Arn": "arn:aws:iam::123456789012:user/alice",
+    }
+
+
 def test_framework_matrix_covers_and_admits_gaps(demo_pack):
     matrix = json.loads((demo_pack / "framework-matrix.json").read_text())
     assert set(matrix) == {"soc2", "iso27001", "cis-v3", "cis-v5", "cis-v6", "cis-v7", "securityhub"}

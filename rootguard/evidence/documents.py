@@ -21,17 +21,37 @@ SECRET_KEYS = re.compile(
 ACCESS_KEY_ID = re.compile(r"\b((?:AKIA|ASIA|AIDA|AROA|ANPA|ANVA|AGPA|AIPA)[A-Z0-9]{12,})\b")
 
 
+# The shortest text ACCESS_KEY_ID matches: a four-letter prefix and twelve more characters.
+SHORTEST_KEY_ID = 16
+
+
 def mask_key_id(text: str) -> str:
+    if len(text) < SHORTEST_KEY_ID:
+        return text  # no key id fits: most values (names, dates, flags) are shorter
     return ACCESS_KEY_ID.sub(lambda m: "*" * (len(m.group(1)) - 4) + m.group(1)[-4:], text)
+
+
+# Whether a field's name marks a secret, by name: a response repeats the same few dozen names.
+_secret_names: dict[str, bool] = {}
+SECRET_NAMES_KEPT = 4096
+
+
+def is_secret_name(key: str) -> bool:
+    known = _secret_names.get(key)
+    if known is None:
+        known = SECRET_KEYS.match(key) is not None
+        if len(_secret_names) < SECRET_NAMES_KEPT:
+            _secret_names[key] = known
+    return known
 
 
 def redact(value: Any, key: str = "") -> Any:
     """Secrets and tokens are replaced; access key ids keep only their last four characters."""
     if isinstance(value, dict):
-        return {k: redact(v, str(k)) for k, v in value.items()}
+        return {k: redact(v, k if type(k) is str else str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(v, key) for v in value]
-    if key and SECRET_KEYS.match(key) and value is not None:
+    if key and value is not None and is_secret_name(key):
         return "[redacted]"
     if isinstance(value, str):
         return mask_key_id(value)
