@@ -124,8 +124,8 @@ class Dependencies:
     def settled(self, store, key: tuple) -> None:
         if key[0] not in self._asked:
             # Nothing waits on a fact no other asks for. Read without the lock: a step is parked
-            # on a fetch only once its name is in _asked, and only while the store holds the
-            # key's lock, which it let go before this call.
+            # on a fetch only once its name is in _asked, and only while the store still counts
+            # it fetching, which it stopped doing before this call.
             return
         with self._lock:
             waiting = self._parked.pop((id(store), key), None)

@@ -39,6 +39,7 @@ class FactStore:
         self._regions = regions
         self._lock = threading.Lock()
         self._key_locks: dict[FactKey, threading.Lock] = {}
+        self._fetching: set[FactKey] = set()
         self._results: dict[FactKey, FactResult] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self.hub_store: "FactStore | None" = None  # set by the run: facts only the hub can read
@@ -59,7 +60,7 @@ class FactStore:
     def release(self) -> None:
         """Let go of every fact and client, once no control will ask again (the reports need only the verdicts)."""
         with self._lock:
-            self._results, self._clients, self._key_locks = {}, {}, {}
+            self._results, self._clients, self._key_locks, self._fetching = {}, {}, {}, set()
         self.peers = self.hub_store = self.on_fetched = self.shared = self.observer = None
 
     # --- asking for facts ------------------------------------------------------------------
@@ -85,29 +86,36 @@ class FactStore:
             if known is not None:
                 return known
             lock = self._key_locks.setdefault(key, threading.Lock())
+        fetched = False
         try:
-            with lock:  # held while the key is fetched: fetching() reads it
+            with lock:
                 with self._lock:
                     known = self._results.get(key)
-                if known is not None:
-                    return known
-                known = self.fetch_uncached(key) if self.shared is None else self.shared.fetch(self, key)
-                with self._lock:
-                    self._results[key] = known
-                if known.calls and self.on_fetched is not None:
-                    self.on_fetched(self, known)
-                return known
+                    if known is not None:
+                        return known
+                    self._fetching.add(key)
+                fetched = True
+                try:
+                    known = self.fetch_uncached(key) if self.shared is None else self.shared.fetch(self, key)
+                    with self._lock:
+                        self._results[key] = known
+                    if known.calls and self.on_fetched is not None:
+                        self.on_fetched(self, known)
+                finally:
+                    with self._lock:
+                        self._fetching.discard(key)
+            return known
         finally:
             # Outside every lock of the store, and even when the fetch failed (a defect): whatever
             # waits for this key hears that it is no longer being fetched.
             observer = self.observer
-            if observer is not None:
+            if fetched and observer is not None:
                 observer.settled(self, key)
 
     def fetching(self, key: FactKey) -> bool:
-        """Whether a thread is fetching the key now (holds its lock)."""
-        lock = self._key_locks.get(key)
-        return lock is not None and lock.locked()
+        """Whether a thread is fetching the key now."""
+        with self._lock:
+            return key in self._fetching
 
     def fetch_uncached(self, key: FactKey, make_context: Callable[..., FactContext] = FactContext) -> FactResult:
         """Run the fact's fetch function; `make_context(store, result, region)` gives what it calls AWS with."""
