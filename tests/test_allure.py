@@ -77,6 +77,9 @@ def test_demo_gives_one_labelled_result_per_verdict_with_evidence(demo_pack):
     data = json.loads((pack / "results.json").read_text())
     allure = by_verdict(pack)
     assert set(allure) == {(r["control"], r["account_id"], r["region"]) for r in data["results"]}
+    # rootguard's `account` fixture only names what the test's parameters already say: no
+    # container of set-up and tear-down steps for it (tests/test_allure.py checks others still get one).
+    assert not list((pack / "allure-results").glob("*-container.json"))
 
     for entry in data["results"]:
         result, verdict = allure[(entry["control"], entry["account_id"], entry["region"])]
@@ -371,3 +374,97 @@ def test_a_run_writes_its_allure_files_with_the_quicker_writer(pytester, monkeyp
     assert result.ret in (0, 1)
     assert seen and set(seen) == {write_allure_item}
     assert len(allure_results(pack)) == 2
+
+
+FIXTURES_CONFTEST = """\
+import pytest
+
+from rootguard.reports.allure import leave_out_account_fixture
+
+
+@pytest.fixture
+def account():
+    return "a conftest's own account"
+
+
+@pytest.fixture
+def other():
+    yield 1
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("leave_out"):
+        config.left_out = leave_out_account_fixture(config.pluginmanager)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--leave-out", action="store_true")
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    terminalreporter.write_line(f"left out: {getattr(config, 'left_out', None)}")
+"""
+
+
+def fixture_containers(pytester, *args) -> list[tuple]:
+    results = pytester.path / "results"
+    shutil.rmtree(results, ignore_errors=True)
+    outcome = pytester.runpytest_inprocess("--alluredir", str(results), "-p", "no:cacheprovider", *args)
+    outcome.assert_outcomes(passed=2)
+    assert outcome.stdout.lines[-2:-1] == [f"left out: {True if args else None}"]
+    tests = {json.loads(path.read_text())["uuid"]: json.loads(path.read_text())["name"] for path in results.glob("*-result.json")}
+    containers = []
+    for path in results.glob("*-container.json"):
+        container = json.loads(path.read_text())
+        containers.append((
+            tuple(before["name"] for before in container.get("befores", [])),
+            tuple(sorted(after["name"] for after in container.get("afters", []))),
+            tuple(sorted(tests[child] for child in container["children"])),
+        ))
+    return sorted(containers)
+
+
+def test_only_rootguards_account_fixture_is_left_out_of_allure(pytester):
+    """A conftest's fixtures, one named `account` too, are recorded as allure-pytest records them."""
+    pytester.makeconftest(FIXTURES_CONFTEST)
+    pytester.makepyfile(test_fixtures="def test_a(account, other):\n    assert account\n\ndef test_b(other):\n    assert other\n")
+    allure_own = fixture_containers(pytester)
+    assert ("account",) in {befores for befores, _, _ in allure_own}
+    assert [children for befores, _, children in allure_own if befores == ("other",)] == [("test_a",), ("test_b",)]
+    assert fixture_containers(pytester, "--leave-out") == allure_own
+
+
+def test_rootguards_account_fixture_and_no_other_is_recognised():
+    from types import SimpleNamespace
+
+    from rootguard.reports.allure import is_account_fixture
+
+    def rootguards():
+        pass
+
+    rootguards.__module__ = "rootguard.plugin"
+    assert is_account_fixture(SimpleNamespace(argname="account", baseid="", func=rootguards))
+    assert not is_account_fixture(SimpleNamespace(argname="account", baseid="tests_compliance", func=rootguards))
+    assert not is_account_fixture(SimpleNamespace(argname="account", baseid="", func=lambda: None))
+    assert not is_account_fixture(SimpleNamespace(argname="region", baseid="", func=rootguards))
+
+
+def test_a_listener_that_is_not_allures_own_is_left_alone():
+    from rootguard.reports.allure import leave_out_account_fixture
+
+    class Manager:
+        def __init__(self, plugin):
+            self.plugin, self.calls = plugin, []
+
+        def get_plugin(self, name):
+            return self.plugin
+
+        def unregister(self, plugin):
+            self.calls.append("unregister")
+
+        def register(self, plugin, name):
+            self.calls.append("register")
+
+    for plugin in (None, object()):
+        manager = Manager(plugin)
+        assert leave_out_account_fixture(manager) is False and manager.calls == []

@@ -195,6 +195,88 @@ def quicken_allure_writer() -> list:
     return changed
 
 
+def is_account_fixture(fixturedef) -> bool:
+    """rootguard's own `account` fixture (rootguard.plugin.account), not one a conftest defines in its place."""
+    return (
+        fixturedef.argname == "account"
+        and fixturedef.baseid == ""
+        and getattr(fixturedef.func, "__module__", None) == "rootguard.plugin"
+    )
+
+
+_listener_class = None
+
+
+def listener_without_account_fixture() -> type:
+    """allure-pytest's AllureListener, with rootguard's `account` fixture left out of what it records.
+
+    allure-pytest records every fixture a test uses as a set-up and tear-down step, in a
+    container file of its own. For a control that is rootguard's `account` fixture, which only
+    names the account and region the test judges (they are already the test's parameters):
+    every test got a container with a set-up step `account` and a tear-down step
+    `account::<lambda>` (pytest's own finalizer, without a status), 23 files an account, and
+    the tracking was about a sixth of the test loop's CPU. Any other fixture, a conftest's
+    `account` included, is recorded as allure-pytest records it.
+    """
+    global _listener_class
+    if _listener_class is not None:
+        return _listener_class
+    from allure_commons.model2 import TestResultContainer
+    from allure_pytest.listener import AllureListener
+
+    class ListenerWithoutAccountFixture(AllureListener):
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_fixture_setup(self, fixturedef, request):
+            if is_account_fixture(fixturedef):
+                return (yield)
+            return (yield from AllureListener.pytest_fixture_setup(self, fixturedef, request))
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_fixture_post_finalizer(self, fixturedef):
+            if is_account_fixture(fixturedef):
+                return (yield)
+            return (yield from AllureListener.pytest_fixture_post_finalizer(self, fixturedef))
+
+        def _update_fixtures_children(self, item):
+            # After set-up and after the call: the test's uuid joins each of its fixtures'
+            # containers (allure-pytest starts one for a fixture that has none yet).
+            manager = item.session._fixturemanager
+            test = None
+            for name in getattr(getattr(item, "_request", None), "fixturenames", ()):
+                for fixturedef in manager.getfixturedefs(name, item) or ():
+                    if is_account_fixture(fixturedef):
+                        continue
+                    if test is None:
+                        test = self._cache.get(item.nodeid)
+                    group_uuid = self._cache.get(fixturedef)
+                    if group_uuid is None:
+                        group_uuid = self._cache.push(fixturedef)
+                        self.allure_logger.start_group(group_uuid, TestResultContainer(uuid=group_uuid))
+                    if test not in self.allure_logger.get_item(group_uuid).children:
+                        self.allure_logger.update_group(group_uuid, children=test)
+
+    _listener_class = ListenerWithoutAccountFixture
+    return _listener_class
+
+
+def leave_out_account_fixture(manager) -> bool:
+    """Put listener_without_account_fixture() in place of allure-pytest's listener; False where there is none to change.
+
+    The same listener object (allure-commons' hooks stay registered on it, and allure-pytest's
+    cleanup finds it), registered again under its name so that pytest reads its new hooks.
+    A listener of another class (someone's own) is left alone.
+    """
+    from allure_pytest.listener import AllureListener
+
+    listener = manager.get_plugin("allure_listener")
+    if type(listener) is not AllureListener:
+        return False
+    manager.unregister(listener)
+    listener.__class__ = listener_without_account_fixture()
+    manager.register(listener, "allure_listener")
+    return True
+
+
 class AllureVerdicts:
     """Where tests run: each control's labels before the tests, each verdict (and its evidence) as it is reached."""
 
@@ -209,6 +291,7 @@ class AllureVerdicts:
 
     def pytest_collection_modifyitems(self, config, items) -> None:
         label(items, self.catalogs)
+        leave_out_account_fixture(config.pluginmanager)
 
     @pytest.hookimpl
     def pytest_rootguard_verdict(self, verdict, item, report) -> None:
