@@ -255,12 +255,16 @@ def test_a_run_keeps_its_objects_out_of_the_collector_and_hands_them_back(pytest
 
     profile = write_run_files(pytester)
     monkeypatch.chdir(REPO)
-    frozen_during_tests, thresholds_during_tests = [], []
+    frozen_during_tests, thresholds_during_tests, frozen_at_the_end = [], [], []
 
     class Probe:
         def pytest_runtest_call(self, item):
             frozen_during_tests.append(gc.get_freeze_count())
             thresholds_during_tests.append(gc.get_threshold())
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_sessionfinish(self, session):
+            frozen_at_the_end.append(gc.get_freeze_count())
 
     import rootguard.run
 
@@ -277,6 +281,8 @@ def test_a_run_keeps_its_objects_out_of_the_collector_and_hands_them_back(pytest
     # generation is collected less often...
     assert len(frozen_during_tests) == 2 and min(frozen_during_tests) > before + 1000
     assert thresholds_during_tests == [(GC_YOUNG_THRESHOLD, *threshold_before[1:])] * 2
+    # What the tests left (their reports and verdicts) is frozen too before the run's end writes the pack.
+    assert len(frozen_at_the_end) == 1 and frozen_at_the_end[0] > max(frozen_during_tests) + 100
     # ...and the collector gets them back, at its own thresholds, when the run ends.
     assert gc.get_freeze_count() == before
     assert gc.get_threshold() == threshold_before
