@@ -222,7 +222,7 @@ def listener_without_account_fixture() -> type:
     if _listener_class is not None:
         return _listener_class
     from allure_commons.model2 import TestResultContainer
-    from allure_pytest.listener import AllureListener
+    from allure_pytest.listener import AllureListener, _test_fixtures
 
     class ListenerWithoutAccountFixture(AllureListener):
         @pytest.hookimpl(hookwrapper=True)
@@ -239,21 +239,18 @@ def listener_without_account_fixture() -> type:
 
         def _update_fixtures_children(self, item):
             # After set-up and after the call: the test's uuid joins each of its fixtures'
-            # containers (allure-pytest starts one for a fixture that has none yet).
-            manager = item.session._fixturemanager
-            test = None
-            for name in getattr(getattr(item, "_request", None), "fixturenames", ()):
-                for fixturedef in manager.getfixturedefs(name, item) or ():
-                    if is_account_fixture(fixturedef):
-                        continue
-                    if test is None:
-                        test = self._cache.get(item.nodeid)
-                    group_uuid = self._cache.get(fixturedef)
-                    if group_uuid is None:
-                        group_uuid = self._cache.push(fixturedef)
-                        self.allure_logger.start_group(group_uuid, TestResultContainer(uuid=group_uuid))
-                    if test not in self.allure_logger.get_item(group_uuid).children:
-                        self.allure_logger.update_group(group_uuid, children=test)
+            # containers (allure-pytest starts one for a fixture that has none yet), the
+            # fixtures found as allure-pytest finds them.
+            test = self._cache.get(item.nodeid)
+            for fixturedef in _test_fixtures(item):
+                if is_account_fixture(fixturedef):
+                    continue
+                group_uuid = self._cache.get(fixturedef)
+                if group_uuid is None:
+                    group_uuid = self._cache.push(fixturedef)
+                    self.allure_logger.start_group(group_uuid, TestResultContainer(uuid=group_uuid))
+                if test not in self.allure_logger.get_item(group_uuid).children:
+                    self.allure_logger.update_group(group_uuid, children=test)
 
     _listener_class = ListenerWithoutAccountFixture
     return _listener_class
