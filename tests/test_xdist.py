@@ -97,6 +97,12 @@ def test_two_workers_judge_like_one_process_and_fetch_each_account_once(counting
     assert all((pack / path).is_file() for r in split["results"] for path in r["evidence"])
     junit = (pack / "junit.xml").read_text()
     assert junit.count("<testcase ") == len(split["results"])
+    # Allure's results, written where the tests ran: one a verdict, and in neither mode a
+    # container for rootguard's account fixture.
+    for folder in ("one", "two"):
+        results = tmp_path / folder / "pack" / "allure-results"
+        assert len(list(results.glob("*-result.json"))) == len(verdicts)
+        assert not list(results.glob("*-container.json"))
 
     # Each fact is fetched once, by one worker: the same requests as one process, the hub's
     # organization-wide reads (which every worker needs) included. Made more than once: polling
