@@ -25,6 +25,7 @@ from typing import Callable, Iterable
 
 from rootguard.errors import RootguardError
 from rootguard.facts import FactStore
+from rootguard.facts.store import IDENTITY
 from rootguard.facts.progress import Progress
 
 
@@ -68,9 +69,6 @@ def wanted_facts(items: Iterable) -> dict[str, dict[tuple, None]]:
 # other accounts' facts are fetched, so that a thread freed by an account's last facts finds
 # the next account's facts ready to start.
 ACCOUNTS_PER_WORKERS = 8
-
-
-IDENTITY = "sts.caller_identity"
 
 
 class Dependencies:
@@ -255,7 +253,7 @@ def prefetch(
     def identify(account_id: str) -> None:
         nonlocal identifying
         try:
-            stores[account_id].get("sts.caller_identity")
+            stores[account_id].get(IDENTITY)
         except RootguardError:
             pass  # every fact of the account keeps the reason
         finally:

@@ -29,6 +29,10 @@ def closure(pairs: Iterable[tuple["FactStore", FactKey]]) -> list[tuple["FactSto
     return sorted(seen.values(), key=lambda pair: (pair[0].account.id, repr(pair[1].key)))
 
 
+# The caller identity: every other fact of an account stands on it (fetch_uncached).
+IDENTITY = "sts.caller_identity"
+
+
 class FactStore:
     """All facts of one account: fetched at most once, safe to share between threads."""
 
@@ -124,9 +128,9 @@ class FactStore:
         context = make_context(self, result, region)
         started = time.perf_counter()
         try:
-            if name != "sts.caller_identity":
+            if name != IDENTITY:
                 # Every fact stands on knowing we are in the right account.
-                context.fact("sts.caller_identity")
+                context.fact(IDENTITY)
             result.value = REGISTRY[name].fetch(context, **dict(params))
         except FactError as exc:
             result.error = exc
@@ -149,7 +153,7 @@ class FactStore:
 
     def identity(self) -> dict | None:
         """The account's caller identity if it has been fetched and answered; None otherwise (never fetches)."""
-        known = self.known(self.key_for("sts.caller_identity", None, {}))
+        known = self.known(self.key_for(IDENTITY, None, {}))
         return known.value if known is not None and known.error is None else None
 
     def peer(self, account_id: str) -> "FactStore | None":
