@@ -332,3 +332,57 @@ def test_a_tests_reports_share_one_copy_of_its_keywords(pytester, monkeypatch):
         assert nodeid.rsplit("::", 1)[1] in phases[0].keywords and "control" in phases[0].keywords
     first, second = by_test.values()
     assert first[0].keywords is not second[0].keywords
+
+
+# --- identities fetched while the organization is listed -----------------------------------------
+
+
+def identities_known_at_prefetch(pytester, monkeypatch, *args):
+    """Run the org scenario; which accounts' identities their stores already held when the prefetch began."""
+    import rootguard.run
+    from rootguard.facts.store import IDENTITY
+
+    known: dict[str, bool] = {}
+    real_prefetch = rootguard.run.prefetch
+
+    def watching(stores, *rest, **kwargs):
+        for account_id, store in stores.items():
+            known[account_id] = store.known(store.key_for(IDENTITY, None, {})) is not None
+        return real_prefetch(stores, *rest, **kwargs)
+
+    monkeypatch.setattr(rootguard.run, "prefetch", watching)
+    profile = write_run_files(pytester)
+    result = pytester.runpytest_inprocess(
+        str(REPO / "tests_compliance"), "--profile", str(profile), "--report-dir", str(pytester.path / "pack"), *args
+    )
+    assert result.ret in (0, 1), result.outlines[-5:]
+    return known, results(pytester.path / "pack")
+
+
+def test_a_members_identity_is_fetched_while_the_organization_is_listed(pytester, monkeypatch):
+    known, data = identities_known_at_prefetch(pytester, monkeypatch)
+    # The member, reached through the organization's role, was identified before the prefetch
+    # began (the hub's own account is known from listing the organization either way).
+    assert known == {"123456789012": True, MEMBER: True}
+    member = [r for r in data["results"] if r["account_id"] == MEMBER]
+    assert member and all(r["outcome"] in ("passed", "failed") for r in member)
+
+
+@pytest.mark.parametrize("narrowing", [["-k", "test_root_mfa"], ["-m", "control"], ["--deselect", "tests_compliance/test_root_mfa.py"]])
+def test_a_selection_that_may_leave_an_account_out_reads_no_identity_ahead(pytester, monkeypatch, narrowing):
+    known, data = identities_known_at_prefetch(pytester, monkeypatch, *narrowing)
+    assert known == {"123456789012": True, MEMBER: False}
+    assert data["results"]
+
+
+def test_with_account_only_the_chosen_account_is_identified_ahead(pytester, monkeypatch):
+    import rootguard.facts.prefetch
+
+    started = []
+    real_start = rootguard.facts.prefetch.IdentitiesAhead.start
+    monkeypatch.setattr(rootguard.facts.prefetch.IdentitiesAhead, "start", lambda self, account: (started.append(account.id), real_start(self, account)))
+    known, data = identities_known_at_prefetch(pytester, monkeypatch, "--account", "123456789012")
+    assert started == [] and known == {"123456789012": True}
+    started.clear()
+    known, data = identities_known_at_prefetch(pytester, monkeypatch, "--account", MEMBER)
+    assert started == [MEMBER] and known == {MEMBER: True}
