@@ -25,7 +25,7 @@ import pytest
 
 from rootguard import __version__, resources
 from rootguard.accounts import Account, Connector
-from rootguard.accounts.resolution import ANOTHER_SHARD, JUDGED, NOT_SELECTED, in_shard, judged_on_listing, resolve_population
+from rootguard.accounts.resolution import ANOTHER_SHARD, JUDGED, NOT_SELECTED, in_shard, resolve_population
 from rootguard.distributed.scheduling import owned
 from rootguard.distributed.sharing import SharedFacts
 from rootguard.errors import AccountsError, NoCredentials, RootguardError
@@ -34,7 +34,7 @@ from rootguard.evidence.replay import RecordedCalls, RecordedRun, ReplayConnecto
 from rootguard.evidence.writer import EvidenceWriter
 from rootguard.facts import FactStore
 from rootguard.facts.progress import Progress
-from rootguard.facts.prefetch import IdentitiesAhead, fetch_threads, on_pool, prefetch, wanted_facts
+from rootguard.facts.prefetch import fetch_threads, on_pool, prefetch, wanted_facts
 from rootguard.frameworks import load_catalogs
 from rootguard.accounts.botocore_sharing import forget_models as forget_botocore_models
 from rootguard.gate import EXIT_AWS_UNREACHABLE, EXIT_REPLAY_DIFFERS, decide
@@ -119,7 +119,6 @@ class Run:
         self.unloaded: list[str] = []  # node ids of modules that failed to load (collection errors)
         self.ending: Ending | None = None
         self._mock = None
-        self.ahead: IdentitiesAhead | None = None  # identities fetched while the organization is listed
         self._frozen = False
         self._gc_threshold: tuple[int, ...] | None = None  # Python's own, while the run's is in force
         # Under xdist, the accounts this worker judges: it fetches their facts ahead, without locks.
@@ -253,12 +252,8 @@ class Run:
         """Reach the hub, resolve the accounts, make a fact store for each, then hand the sweep to the stages."""
         try:
             self._connect()
-        except BaseException as exc:
-            if self.ahead is not None:  # the run goes no further: no more identities
-                self.stopping.set()
-                self.ahead.finish()
-            if isinstance(exc, pytest.UsageError):
-                self.abandon()
+        except pytest.UsageError:
+            self.abandon()
             raise
 
     def abandon(self) -> None:
@@ -286,9 +281,6 @@ class Run:
                     # The organization is listed through the hub's store, so the listings are evidence files.
                     resolver = self._store(Account(id=caller["Account"], name="hub", source="hub"))
                     resolver.on_fetched = None  # written below, once the hub's own name is known
-                    self.ahead = self._identities_ahead(caller["Account"])
-                    if self.ahead is not None:
-                        resolver.on_fetched = self.ahead.listed
                     resolved = resolve_population(self.connector, self.config.getoption("account"), resolver)
                     accounts = resolved.accounts
                     # The hub's account judged with the hub's own credentials keeps this store (one identity check).
@@ -310,7 +302,7 @@ class Run:
                 accounts, readable = self._judged(accounts)
                 population = self._narrowed(resolved.members, accounts)
         shard = self.config.getoption("shard")
-        self.stores = {a.id: resolver if resolver is not None and a is resolver.account else self._made_store(a) for a in accounts}
+        self.stores = {a.id: resolver if resolver is not None and a is resolver.account else self._store(a) for a in accounts}
         others = {a.id: resolver if resolver is not None and a is resolver.account else self._store(a) for a in readable}
         # Facts only the hub can read (an account's place in the organization, its SCPs) are
         # fetched once, through the hub's own account: its store if in scope, else one of its own.
@@ -355,37 +347,6 @@ class Run:
         )
         self._register_stages()
 
-    def _identities_ahead(self, hub_account: str) -> IdentitiesAhead | None:
-        """Identities to fetch while the organization is listed, where every account listed in scope is
-        sure to be judged and read by this process; None otherwise.
-
-        Not with include_ous (only the whole tree says which accounts are in), nor with a selection
-        that may leave an account without tests (-k, -m, node ids, --deselect, --last-failed):
-        an identity read for nothing is a request the sweep did not need.
-        """
-        scope, option = self.profile.organization, self.config.option
-        if scope is None or scope.include_ous or self.profile.vending is not None or option.collectonly:
-            return None
-        if self.config.pluginmanager.hasplugin("dsession"):
-            return None  # an xdist controller fetches nothing; each worker identifies its own accounts
-        narrowed = option.keyword or option.markexpr or getattr(option, "deselect", None) or getattr(option, "lf", False)
-        if narrowed or any("::" in str(arg) for arg in (option.file_or_dir or ())):
-            return None
-        listed = {a.id for a in self.profile.accounts}  # a listed account is reached the profile's way
-
-        def judged(entry) -> Account | None:
-            account = judged_on_listing(scope, hub_account, entry)
-            if account is None or account.role_arn is None or account.id in listed or not self._chosen(account.id):
-                return None
-            return account
-
-        return IdentitiesAhead(judged, self._store, self.fetch_threads(), self.stopping)
-
-    def _made_store(self, account: Account) -> FactStore:
-        """The account's store: the one its identity was fetched in ahead, if any."""
-        early = self.ahead.store_for(account) if self.ahead is not None else None
-        return early if early is not None else self._store(account)
-
     def fetch_threads(self) -> int:
         """Threads this process fetches on: --fetch-workers, or a worker's share of it under -n."""
         return fetch_threads(self.config.getoption("fetch_workers"), int(self.worker["count"]) if self.worker else 1)
@@ -398,14 +359,10 @@ class Run:
             missing = [w for w in wanted if w not in known]
             if missing:
                 raise pytest.UsageError(f"--account {', '.join(missing)}: not among the accounts of profile {self.profile.name}")
-        judged = [a for a in accounts if self._chosen(a.id)]
+        shard = self.config.getoption("shard")
+        judged = [a for a in accounts if (not wanted or a.id in wanted) and (not shard or in_shard(a.id, *shard))]
         chosen = {a.id for a in judged}
         return judged, [a for a in accounts if a.id not in chosen]
-
-    def _chosen(self, account_id: str) -> bool:
-        """Whether --account and --shard leave the account to this run."""
-        wanted, shard = self.config.getoption("account"), self.config.getoption("shard")
-        return (not wanted or account_id in wanted) and (not shard or in_shard(account_id, *shard))
 
     def _narrowed(self, members: list, judged: list[Account]) -> list:
         """The population with the reason --shard or --account left each in-scope account out of this run."""
@@ -499,8 +456,6 @@ class Run:
             raise pytest.UsageError(nothing_selected(config, self.profile.name))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        if self.ahead is not None:
-            self.ahead.finish()  # the last page's identities, still under way while the tests were collected
         if self.config.option.collectonly:
             return
         wanted = wanted_facts(session.items)

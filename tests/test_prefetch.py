@@ -9,8 +9,7 @@ import pytest
 
 from rootguard.accounts import Account
 from rootguard.errors import FactError
-from rootguard.facts.prefetch import ACCOUNTS_PER_WORKERS, Dependencies, IdentitiesAhead, fetch_threads, prefetch
-from rootguard.facts.registry import FactResult
+from rootguard.facts.prefetch import ACCOUNTS_PER_WORKERS, Dependencies, fetch_threads, prefetch
 from rootguard.facts.registry import REGISTRY, FactSpec
 from rootguard.facts.store import FactStore
 
@@ -288,53 +287,3 @@ def test_steps_parked_on_a_fetch_that_fails_with_a_defect_end_the_prefetch_with_
     runner.join(30)  # a step parked on the failed fetch and never handed back would hang it
     assert not runner.is_alive()
     assert [str(exc) for exc in raised] == ["a defect in the trail reader"]
-
-
-# --- identities while the organization is listed ------------------------------------------------
-
-
-class IdentityStore:
-    def __init__(self, account: Account, log: list):
-        self.account, self.log = account, log
-
-    def get(self, name: str, region=None):
-        self.log.append((self.account.id, name))
-        if self.account.id.endswith("9"):
-            raise FactError("sts:AssumeRole: AccessDenied", action="sts:AssumeRole", code="AccessDenied")
-
-    def release_clients(self):
-        self.log.append((self.account.id, "released"))
-
-
-def page(*ids: str, name="organizations.accounts_for_parent", error=None) -> FactResult:
-    entries = [{"Id": i, "Name": f"n{i}", "State": "ACTIVE"} for i in ids]
-    return FactResult(key=(name, None, (("parent", "ou-1"),)), value=entries, error=error)
-
-
-def test_identities_ahead_start_each_judged_account_of_a_page_once_and_keep_its_store():
-    log, stopping = [], threading.Event()
-    judged = lambda entry: None if entry["Id"] == "200000000003" else Account(id=entry["Id"], name=entry["Name"], role_arn="arn")
-    ahead = IdentitiesAhead(judged, lambda account: IdentityStore(account, log), 4, stopping)
-    ahead.listed(None, page("200000000001", "200000000003", "200000000009"))
-    ahead.listed(None, page("200000000001"))  # the same account again: started once
-    ahead.listed(None, page("200000000002", name="organizations.child_units"))  # not a listing of accounts
-    ahead.listed(None, page("200000000002", error=FactError("denied", action="organizations:ListAccountsForParent", code="AccessDenied")))
-    ahead.finish()
-    assert sorted(log) == sorted([
-        ("200000000001", "sts.caller_identity"), ("200000000001", "released"),
-        ("200000000009", "sts.caller_identity"), ("200000000009", "released"),  # a failure stays in the store
-    ])
-    same = Account(id="200000000001", name="n200000000001", role_arn="arn")
-    assert ahead.store_for(same).account == same
-    assert ahead.store_for(same) is None  # handed over once
-    # An account the run ends up reaching another way gets a store of its own.
-    assert ahead.store_for(Account(id="200000000009", name="n200000000009", aws_profile="other")) is None
-
-
-def test_identities_ahead_start_nothing_once_the_run_is_stopping():
-    log, stopping = [], threading.Event()
-    ahead = IdentitiesAhead(lambda entry: Account(id=entry["Id"], name="x", role_arn="arn"), lambda account: IdentityStore(account, log), 2, stopping)
-    stopping.set()
-    ahead.listed(None, page("200000000001"))
-    ahead.finish()
-    assert log == [] and ahead.store_for(Account(id="200000000001", name="x", role_arn="arn")) is None

@@ -136,44 +136,30 @@ def organization_accounts(connector: Connector, hub) -> tuple[list[Account], lis
         if not isinstance(account_id, str) or not state:
             raise AccountsError(f"organizations:ListAccountsForParent returned an account without Id or Status: {sorted(entry)}")
         name = str(entry.get("Name") or account_id)
-        reason = _reason(scope, account_id, state, allowed)
+        if state != "ACTIVE":
+            reason = SUSPENDED_OR_CLOSED
+        elif account_id in scope.exclude_accounts:
+            reason = EXCLUDED
+        elif allowed is not None and account_id not in allowed:
+            reason = OUTSIDE_INCLUDE_OUS
+        else:
+            reason = JUDGED
         members.append(Member(account_id, name, "organization", state, tree.path_of(account_id), reason))
-        if reason == JUDGED:
-            result.append(member_account(scope, hub_account, account_id, name))
+        if reason != JUDGED:
+            continue
+        role_arn = None if account_id == hub_account else f"arn:aws:iam::{account_id}:role/{scope.role_name}"
+        result.append(
+            Account(
+                id=account_id,
+                name=name,
+                role_arn=role_arn,
+                external_id=scope.external_id if role_arn else None,
+                source="organization",
+            )
+        )
     if not result:
         raise AccountsError(f"{where}: no ACTIVE account matches include_ous / exclude_accounts")
     return result, members, list(tree.listings)
-
-def member_account(scope, hub_account: str, account_id: str, name: str) -> Account:
-    """How the run reaches a member it judges: the hub's own credentials for the hub, the profile's role for the others."""
-    role_arn = None if account_id == hub_account else f"arn:aws:iam::{account_id}:role/{scope.role_name}"
-    return Account(id=account_id, name=name, role_arn=role_arn, external_id=scope.external_id if role_arn else None, source="organization")
-
-
-def judged_on_listing(scope, hub_account: str, entry) -> Account | None:
-    """The account a ListAccountsForParent entry is judged as, when the entry alone decides it; else None.
-
-    An ACTIVE member the profile does not exclude is judged, unless the scope names OUs
-    (include_ous): then only the whole walked tree decides, and this answers None.
-    """
-    if scope.include_ous or not isinstance(entry, dict):
-        return None
-    account_id = entry.get("Id")
-    if not isinstance(account_id, str) or _reason(scope, account_id, entry.get("State") or entry.get("Status"), None) != JUDGED:
-        return None
-    return member_account(scope, hub_account, account_id, str(entry.get("Name") or account_id))
-
-
-def _reason(scope, account_id: str, state, allowed: set[str] | None) -> str:
-    """Why a listed member is or is not judged; `allowed`, the accounts under include_ous (None: every OU)."""
-    if state != "ACTIVE":
-        return SUSPENDED_OR_CLOSED
-    if account_id in scope.exclude_accounts:
-        return EXCLUDED
-    if allowed is not None and account_id not in allowed:
-        return OUTSIDE_INCLUDE_OUS
-    return JUDGED
-
 
 def _read(hub, where: str, name: str, **params):
     """A listing through the hub's store; one that fails stops the run (exit 6), as the accounts are unknown."""

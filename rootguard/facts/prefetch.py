@@ -50,65 +50,6 @@ def on_pool(function: Callable, items: list, workers: int, stopping: threading.E
     return done
 
 
-class IdentitiesAhead:
-    """Accounts' identities fetched while the organization is still being listed.
-
-    AWS Organizations answers a few requests a second, and its listing gives 20 accounts a
-    page: at 1000 accounts the population takes about 10 s, with the process otherwise idle.
-    Each account the run will judge gets its store as its page arrives, and its identity
-    (AssumeRole, then GetCallerIdentity) on threads of its own, so that the prefetch finds it
-    known. The run starts one only where it knows the account will be judged and read (see
-    `Run._identities_ahead`); the identity is what the prefetch would fetch first anyway.
-    """
-
-    LISTING = "organizations.accounts_for_parent"
-
-    def __init__(self, judged: Callable, make_store: Callable, threads: int, stopping: threading.Event):
-        self._judged = judged  # a listing's entry -> the Account the run will judge and read, or None
-        self._make_store = make_store
-        self._stopping = stopping
-        self._pool = ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="rootguard-identity")
-        self._lock = threading.Lock()
-        self._stores: dict[str, FactStore] = {}
-
-    def listed(self, store: FactStore, result) -> None:
-        """The hub's store's on_fetched while it lists the organization: each page's accounts start at once."""
-        if result.key[0] != self.LISTING or result.error is not None or not isinstance(result.value, list):
-            return
-        for entry in result.value:
-            account = self._judged(entry)
-            if account is not None:
-                self.start(account)
-
-    def start(self, account) -> None:
-        with self._lock:
-            if account.id in self._stores or self._stopping.is_set():
-                return
-            store = self._stores[account.id] = self._make_store(account)
-        self._pool.submit(self._identify, store)
-
-    def _identify(self, store: FactStore) -> None:
-        if self._stopping.is_set():
-            return
-        try:
-            store.get(IDENTITY)
-        except RootguardError:
-            pass  # kept in the store: every fact of the account gets the reason, as from the prefetch
-        finally:
-            store.release_clients()  # the account's STS client; its facts come later, on clients of their own
-
-    def store_for(self, account) -> FactStore | None:
-        """The store started for this very account (the same id, name and way in), or None."""
-        with self._lock:
-            store = self._stores.pop(account.id, None)
-        return store if store is not None and store.account == account else None
-
-    def finish(self) -> None:
-        """Wait for the identities under way; once the run is interrupted, start no more."""
-        stopping = self._stopping.is_set()
-        self._pool.shutdown(wait=not stopping, cancel_futures=stopping)
-
-
 def wanted_facts(items: Iterable) -> dict[str, dict[tuple, None]]:
     """Account id -> the (fact, region) pairs its selected control tests read, in order."""
     wanted: dict[str, dict[tuple, None]] = {}
