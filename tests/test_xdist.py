@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from rootguard.distributed.scheduling import account_of, owned, owner, share
+from rootguard.distributed.scheduling import account_of, owned, owners, share
 from tests.conftest import HUB, REPO
 
 ACCOUNTS = 6
@@ -180,24 +180,39 @@ def test_each_test_goes_to_the_worker_that_owns_its_account():
         "tests_compliance/test_detection.py::test_guardduty_enabled[x-210000000002-ap-southeast-2]",
         "tests/unrelated.py::test_other",
     ]
-    assert [account_of(n) for n in collection] == ["123456789012", "210000000001", "210000000001", "210000000002", None]
-    shares = [share(collection, index, 3) for index in range(3)]
+    accounts = ["123456789012", "210000000001", "210000000002"]
+    assert [account_of(n) for n in collection] == [*accounts[:2], "210000000001", "210000000002", None]
+    dealt = owners(accounts, 3)
+    assert sorted(dealt.values()) == [0, 1, 2]  # three accounts, three workers: one each
+    shares = [share(collection, index, 3, accounts) for index in range(3)]
     assert sorted(p for s in shares for p in s) == list(range(len(collection)))  # each test exactly once
     for index, positions in enumerate(shares):
         for position in positions:
             account = account_of(collection[position])
-            assert (owner(account, 3) if account else 0) == index
+            assert (dealt[account] if account else 0) == index
     # What a worker takes as its own (its facts unlocked, rootguard.distributed.sharing) is the same split.
-    accounts = ["123456789012", "210000000001", "210000000002"]
     mine = [owned(accounts, index, 3) for index in range(3)]
     assert sorted(a for m in mine for a in m) == accounts
-    assert all(owner(a, 3) == index for index, m in enumerate(mine) for a in m)
-    # Salted apart from --shard's hash: a shard's accounts still spread over the workers.
+    assert all(dealt[a] == index for index, m in enumerate(mine) for a in m)
+
+
+@pytest.mark.parametrize("accounts", [2, 3, 100, 101, 1000])
+@pytest.mark.parametrize("workers", [2, 3, 4])
+def test_the_workers_shares_of_the_accounts_differ_by_one_at_most_in_any_order(accounts, workers):
+    ids = [f"{210000000000 + n * 7919:012d}" for n in range(accounts)]
+    sizes = [len(owned(ids, index, workers)) for index in range(workers)]
+    assert sum(sizes) == accounts and max(sizes) - min(sizes) <= 1
+    # The controller and each worker deal alike, whatever order they hold the accounts in.
+    assert owners(list(reversed(ids)), workers) == owners(ids, workers)
+
+
+def test_a_shards_accounts_are_dealt_evenly_to_the_workers_too():
     from rootguard.accounts.resolution import in_shard
 
     ids = [f"{n:012d}" for n in range(1000, 1400)]
     in_first_shard = [a for a in ids if in_shard(a, 1, 2)]
-    assert {owner(a, 2) for a in in_first_shard} == {0, 1}
+    sizes = [len(owned(in_first_shard, index, 2)) for index in range(2)]
+    assert max(sizes) - min(sizes) <= 1 and min(sizes) > 0
 
 
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "two workers"])

@@ -44,7 +44,7 @@ class XdistController:
 
     @pytest.hookimpl(optionalhook=True, tryfirst=True)
     def pytest_xdist_make_scheduler(self, config, log):
-        return make_scheduler(config, log, self.expecting)
+        return make_scheduler(config, log, self.expecting, [account.id for account in self.sweep.accounts])
 
     def expecting(self, tests: int) -> None:
         self.expected = tests
