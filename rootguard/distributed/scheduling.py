@@ -25,9 +25,9 @@ ACCOUNT_IN_NODEID = re.compile(r"^.*-(\d{12})(?:-[a-z]{2}(?:-[a-z]+)+-\d+)?\]$")
 def owners(account_ids, workers: int) -> dict[str, int]:
     """The worker (0-based) that judges each account: the accounts in the order of a hash of their
     ids, dealt out in turn, so that the workers' shares differ by one account at most (the hash
-    alone, modulo the workers, gave 57 and 43 of 100 accounts). The controller and every worker
-    deal the same accounts alike. Salted, so that a --shard's accounts are dealt in an order of
-    their own."""
+    alone, modulo the workers, gave 57 and 43 of 100 accounts), a --shard's accounts as much as
+    a whole sweep's. The controller and every worker deal the same accounts alike, whatever
+    order they hold them in."""
     order = sorted(set(account_ids), key=lambda account_id: (hashlib.sha256(f"xdist:{account_id}".encode()).digest(), account_id))
     return {account_id: position % workers for position, account_id in enumerate(order)}
 
