@@ -9,6 +9,7 @@ file in the pack: `rootguard report PACK`, or at the end of a run when asked.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -204,9 +205,7 @@ def is_account_fixture(fixturedef) -> bool:
     )
 
 
-_listener_class = None
-
-
+@functools.cache
 def listener_without_account_fixture() -> type:
     """allure-pytest's AllureListener, with rootguard's `account` fixture left out of what it records.
 
@@ -218,9 +217,6 @@ def listener_without_account_fixture() -> type:
     the tracking was about a sixth of the test loop's CPU. Any other fixture, a conftest's
     `account` included, is recorded as allure-pytest records it.
     """
-    global _listener_class
-    if _listener_class is not None:
-        return _listener_class
     from allure_commons.model2 import TestResultContainer
     from allure_pytest.listener import AllureListener, _test_fixtures
 
@@ -252,8 +248,7 @@ def listener_without_account_fixture() -> type:
                 if test not in self.allure_logger.get_item(group_uuid).children:
                     self.allure_logger.update_group(group_uuid, children=test)
 
-    _listener_class = ListenerWithoutAccountFixture
-    return _listener_class
+    return ListenerWithoutAccountFixture
 
 
 def leave_out_account_fixture(manager) -> bool:
