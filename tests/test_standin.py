@@ -76,8 +76,13 @@ def organization(tmp_path_factory):
         yield ready
 
 
-# What the two servers make up on their own: ages (the runs are seconds apart) and GuardDuty's detector ids.
-MADE_UP = ((AGE, "N h ago"), (re.compile(r"\b[0-9a-f]{32}\b"), "<detector id>"))
+# What the two servers make up on their own: times and ages (each is seeded at its own start,
+# seconds apart, which may fall either side of a minute) and GuardDuty's detector ids.
+MADE_UP = (
+    (re.compile(r"\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}Z"), "<time>"),
+    (AGE, "N h ago"),
+    (re.compile(r"\b[0-9a-f]{32}\b"), "<detector id>"),
+)
 
 
 def verdicts(results: dict) -> dict:
