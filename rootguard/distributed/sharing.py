@@ -69,9 +69,9 @@ class SharedFacts:
             lock.seek(0)
             published = lock.read().strip()
             if published:
-                replayed = self._replay(store, key, published)
-                if replayed is not None:
-                    return replayed
+                found = replayed(self.pack, store, key, published)
+                if found is not None:
+                    return found
             result = store.fetch_uncached(key)
             if result.calls:
                 path = self.publish(store, result)
@@ -82,23 +82,34 @@ class SharedFacts:
                     lock.flush()
             return result
 
-    def _replay(self, store: FactStore, key: FactKey, path: str) -> FactResult | None:
-        try:
-            with open(os.path.join(self.pack, path), encoding="utf-8") as stream:
-                document = json.load(stream)
-            calls = RecordedCalls()
-            calls.add(document)
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # fetched again rather than judged on a file that cannot be read
 
-        def make_context(store: FactStore, result: FactResult, region: str) -> FactContext:
-            return ReplayingContext(store, result, region, calls)
+def replayed(pack: str, store: FactStore, key: FactKey, path: str) -> FactResult | None:
+    """The fact read back from the evidence file (at `path` in the pack) another process of this run wrote; None if unreadable."""
+    try:
+        with open(os.path.join(pack, path), encoding="utf-8") as stream:
+            document = json.load(stream)
+        calls = RecordedCalls()
+        calls.add(document)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # fetched again rather than judged on a file that cannot be read
 
-        result = store.fetch_uncached(key, make_context)
-        result.evidence = path
-        for call in result.calls:
-            call.response = None  # they are in the file, which is the evidence
-        return result
+    def make_context(store: FactStore, result: FactResult, region: str) -> FactContext:
+        return ReplayingContext(store, result, region, calls)
+
+    result = store.fetch_uncached(key, make_context)
+    result.evidence = path
+    for call in result.calls:
+        call.response = None  # they are in the file, which is the evidence
+    return result
+
+
+def publish_listings(locks: str, paths) -> None:
+    """Note the organization listings read for the population as published facts: a process that needs
+    them (an account's place, for its SCPs) reads their evidence files instead of listing the organization again."""
+    for path in paths:
+        _, account_id, name = path.split("/")
+        with open(os.path.join(locks, f"{account_id}--{name}.lock"), "w", encoding="utf-8") as lock:
+            lock.write(path)
 
 
 class ReplayingContext(FactContext):

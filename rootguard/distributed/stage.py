@@ -16,6 +16,7 @@ from typing import Callable
 import pytest
 
 from rootguard.distributed.scheduling import make_scheduler, node_index, verdict_data, verdict_from, worker_input
+from rootguard.distributed.sharing import publish_listings
 
 
 class XdistController:
@@ -32,13 +33,7 @@ class XdistController:
         share = worker_input(self.sweep)
         if self.fact_locks is None:
             self.fact_locks = tempfile.mkdtemp(prefix="rootguard-facts-")
-            # The organization listings the controller read for the population are noted as
-            # published facts: a worker that needs them (an account's place, for its SCPs) reads
-            # their evidence files instead of listing the organization again.
-            for path in self.sweep.population_evidence:
-                _, account_id, name = path.split("/")
-                with open(os.path.join(self.fact_locks, f"{account_id}--{name}.lock"), "w", encoding="utf-8") as lock:
-                    lock.write(path)
+            publish_listings(self.fact_locks, self.sweep.population_evidence)
         share.update(index=node_index(node), count=node.workerinput["workercount"], fact_locks=self.fact_locks)
         node.workerinput["rootguard"] = share
 
