@@ -43,6 +43,14 @@ def positive_int(value: str) -> int:
     return int(value)
 
 
+def processes_option(value: str) -> str | int:
+    if value == "auto":
+        return value
+    if not re.fullmatch(r"[0-9]+", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not auto or a whole number (0: fetch in this process alone)")
+    return int(value)
+
+
 def shard_option(value: str) -> tuple[int, int]:
     match = re.fullmatch(r"([0-9]+)/([0-9]+)", value)
     if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
@@ -72,6 +80,7 @@ def chosen_from(value: str, known, what: str) -> str:
 CHECKED_OPTIONS = {
     "account": (account_id_option, True),
     "fetch_workers": (positive_int, False),
+    "fetch_processes": (processes_option, False),
     "api_limit": (limit_option, True),
     "framework": (framework_option, True),
     "gate_severity": (severity_option, False),
@@ -110,6 +119,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--fetch-workers", metavar="N", default="128",
         help="facts fetched at once, across accounts: the bound on requests in flight (default 128; under -n, split between the workers)",
+    )
+    group.addoption(
+        "--fetch-processes", metavar="N|auto", default="auto",
+        help="processes that fetch the facts of a one-process sweep, each with its share of --fetch-workers "
+        "(default auto: one per usable core, on Linux; 0: this process alone)",
     )
     group.addoption(
         "--api-limit", metavar="FAMILY=N", action="append", default=[],

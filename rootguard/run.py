@@ -27,6 +27,7 @@ from rootguard import __version__, resources
 from rootguard.accounts import Account, Connector
 from rootguard.accounts.resolution import ANOTHER_SHARD, JUDGED, NOT_SELECTED, in_shard, resolve_population
 from rootguard.distributed.scheduling import owned
+from rootguard.distributed.forked import ChildFetch, fetch_in_children, fetch_processes
 from rootguard.distributed.sharing import SharedFacts
 from rootguard.errors import AccountsError, NoCredentials, RootguardError
 from rootguard.evidence.pack import PackError, discard_pack, prepare_pack, verify, write_json_atomic, write_manifest
@@ -115,6 +116,8 @@ class Run:
         self.stopping = threading.Event()
         self.connector = None
         self.controller = None  # the xdist controller's stage, under xdist
+        self.children: ChildFetch | None = None  # the processes that fetched the facts (--fetch-processes)
+        self._every_store: set[FactStore] = set()
         self.reporters: list = []
         self.unloaded: list[str] = []  # node ids of modules that failed to load (collection errors)
         self.ending: Ending | None = None
@@ -312,7 +315,8 @@ class Run:
         def peer(account_id: str) -> FactStore | None:
             return self.stores.get(account_id) or others.get(account_id)
 
-        for store in {*self.stores.values(), *others.values(), hub_store}:
+        self._every_store = {*self.stores.values(), *others.values(), hub_store}
+        for store in self._every_store:
             store.hub_store = hub_store
             store.peers = peer
         regions = {}
@@ -350,6 +354,19 @@ class Run:
     def fetch_threads(self) -> int:
         """Threads this process fetches on: --fetch-workers, or a worker's share of it under -n."""
         return fetch_threads(self.config.getoption("fetch_workers"), int(self.worker["count"]) if self.worker else 1)
+
+    def fetch_processes(self, accounts: int) -> int:
+        """Child processes that fetch the facts of `accounts` accounts (rootguard.distributed.forked); 0: this process's threads.
+
+        Only a sweep of live AWS (or an endpoint standing in for it) run as one process: an
+        xdist worker is already one of several, a replay reads files, and in-process moto
+        keeps its state in this process. Never with another thread running (a plugin's): a
+        child forked then could inherit a lock that thread held, and wait on it forever.
+        """
+        if (self.worker or self.config.pluginmanager.hasplugin("dsession") or self.replaying
+                or self.profile.backend == "moto" or threading.active_count() > 1):
+            return 0
+        return fetch_processes(self.config.getoption("fetch_processes"), accounts, self.config.getoption("fetch_workers"))
 
     def _judged(self, accounts: list[Account]) -> tuple[list[Account], list[Account]]:
         """The accounts this run judges (--account, --shard) and the other in-scope ones, which it only reads."""
@@ -470,7 +487,21 @@ class Run:
             wanted = {a: facts for a, facts in wanted.items() if a in self.own_accounts}
         # The controller shows how the fetch goes; a worker's output is never seen.
         progress = None if self.worker else Progress.for_config(self.config, len(wanted))
-        prefetch(self.stores, wanted, self.fetch_threads(), self.stopping, lambda: self._frozen, progress)
+        processes = self.fetch_processes(len(wanted))
+        if processes:
+            self.children = fetch_in_children(
+                self.stores, self._every_store, wanted, self.config.getoption("fetch_workers"), processes, str(self.pack),
+                self.evidence.write_early, self.sweep.caller["Account"], self.sweep.population_evidence, self.stopping, progress,
+            )
+            terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+            for failure in self.children.failed:
+                message = f"rootguard: {failure}; the facts it did not fetch are fetched as the tests ask for them"
+                if terminal is not None:
+                    terminal.write_line(message, yellow=True)
+                else:
+                    print(message, file=sys.stderr)
+        else:
+            prefetch(self.stores, wanted, self.fetch_threads(), self.stopping, lambda: self._frozen, progress)
         gc.freeze()
         self.collect_less_often()
 
@@ -519,6 +550,8 @@ class Run:
     # --- the end of the run ----------------------------------------------------------------
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus) -> None:
+        if self.children is not None:
+            self.children.close()  # none outlives the run, nor writes into its pack after this
         self.evidence.close()
         if self.worker or self.abandoned:
             return

@@ -1,4 +1,5 @@
-"""One sweep, the same verdicts in every mode: one process, `-n 2`, shards plus merge, replay.
+"""One sweep, the same verdicts in every mode: one process (its own threads, or child processes
+fetching), `-n 2`, shards plus merge, replay.
 
 The demo organization (an organization trail whose bucket and log group are in the
 management account, members with trails of their own) behind one moto server, swept as a
@@ -49,14 +50,16 @@ def environment(where) -> dict:
     return env
 
 
-def pytest_run(where, pack: str, *args: str, exits=(1,)) -> dict:
+def pytest_run(where, pack: str, *args: str, exits=(1,), env: dict | None = None, output: list | None = None) -> dict:
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "--report-dir", str(where / pack), "-q", "-p", "no:cacheprovider",
          *JUDGE_ONLY, *args],  # verdicts are compared here, not their renderings
-        cwd=REPO, env=environment(where), capture_output=True, text=True, timeout=600,
+        cwd=REPO, env={**environment(where), **(env or {})}, capture_output=True, text=True, timeout=600,
     )
     assert "Traceback" not in completed.stdout + completed.stderr, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert completed.returncode in exits, completed.stdout[-3000:] + completed.stderr[-3000:]  # the demo fails some controls
+    if output is not None:
+        output.append(completed.stdout + completed.stderr)
     return json.loads((where / pack / "results.json").read_text())
 
 
@@ -69,15 +72,27 @@ def cells(data: dict) -> dict:
     return {(r["control"], r["account_id"], r["region"]): (r["outcome"], AGE.sub("N h ago", r["message"])) for r in data["results"]}
 
 
+def evidence_of(data: dict) -> dict:
+    return {(r["control"], r["account_id"], r["region"]): r["evidence"] for r in data["results"]}
+
+
 @pytest.fixture(scope="module")
 def one_process(where):
-    return pytest_run(where, "one", "--profile", str(where / "org.yaml"))
+    # Its own threads alone: the mode the others are held to (a sweep of live AWS on two cores
+    # would otherwise fetch in child processes, --fetch-processes auto).
+    return pytest_run(where, "one", "--profile", str(where / "org.yaml"), "--fetch-processes", "0")
 
 
 def test_two_workers_shards_and_replays_judge_as_one_process(where, one_process):
     profile = str(where / "org.yaml")
     expected = cells(one_process)
     assert len(expected) == 138 and one_process["complete"]  # 6 members x (21 account-wide controls + guardduty in 2 regions)
+
+    # Child processes fetching: the same verdicts, on the same evidence files.
+    forked = pytest_run(where, "forked", "--profile", profile, "--fetch-processes", "2")
+    assert cells(forked) == expected
+    assert evidence_of(forked) == evidence_of(one_process)
+    assert rootguard(where, "verify", str(where / "forked")).returncode == 0
 
     assert cells(pytest_run(where, "xdist", "--profile", profile, "-n", "2")) == expected
 
@@ -101,9 +116,49 @@ def test_two_workers_shards_and_replays_judge_as_one_process(where, one_process)
     kept_apart = [p for r in merged_data["results"] for p in r["evidence"] if p.startswith("evidence/shards/")]
     assert kept_apart and all(f"/{MANAGEMENT}/" in p for p in kept_apart)
 
-    for pack in ("one", "xdist", "merged"):
+    for pack in ("one", "forked", "xdist", "merged"):
         replayed = pytest_run(where, f"replay-{pack}", "--replay", str(where / pack), exits=(0,))  # 0: every verdict reproduced
         assert cells(replayed) == expected, pack
+
+
+# Loaded into the sweep with -p: the second of two fetching processes ends (exit code 3) once
+# it has told the parent of its first account's facts.
+DYING_CHILD = """
+import os
+from rootguard.distributed import forked
+
+original = forked._child
+
+
+def _child(fetch, index, fd, stopping):
+    if index != 1:
+        return original(fetch, index, fd, stopping)
+
+    def fetch_then_die(index, tell):
+        def tell_then_die(closed, errors, files):
+            tell(closed, errors, files)
+            if closed is not None:
+                os._exit(3)
+
+        fetch(index, tell_then_die)
+
+    return original(fetch_then_die, index, fd, stopping)
+
+
+forked._child = _child
+"""
+
+
+def test_a_fetching_process_that_dies_costs_time_not_a_verdict(where, one_process, tmp_path):
+    (tmp_path / "dying_child.py").write_text(DYING_CHILD)
+    output = []
+    data = pytest_run(where, "dying", "--profile", str(where / "org.yaml"), "--fetch-processes", "2", "-p", "dying_child",
+                      env={"PYTHONPATH": str(tmp_path)}, output=output)
+    assert "rootguard: fetching process 2 of 2 ended with exit code 3; the facts it did not fetch are fetched as the tests ask for them" in output[0]
+    assert data["complete"]
+    assert cells(data) == cells(one_process)
+    assert evidence_of(data) == evidence_of(one_process)
+    assert rootguard(where, "verify", str(where / "dying")).returncode == 0
 
 
 def test_a_merge_missing_a_shard_is_incomplete(where, one_process):

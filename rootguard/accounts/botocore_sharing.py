@@ -241,6 +241,16 @@ def shared_http_session(**settings) -> URLLib3Session:
         return session
 
 
+def forget_connections() -> None:
+    """Drop every pooled connection, in a child process just forked: its sockets are the parent's
+    too, and two processes talking on one connection would read each other's responses."""
+    with _SHARED_LOCK:
+        sessions = list(_http_sessions.values())
+    for session in sessions:
+        for manager in (session._manager, *session._proxy_managers.values()):
+            manager.clear()
+
+
 # Hosts whose connections the shared pool keeps open. urllib3's PoolManager keeps 10 and, to
 # reach an eleventh, closes the connections of the one used least recently. A sweep against AWS
 # reaches about seven global or home-region endpoints (IAM, STS, Organizations, Account,

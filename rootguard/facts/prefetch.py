@@ -175,7 +175,7 @@ class _Open:
 
 def prefetch(
     stores: dict[str, FactStore], wanted: dict[str, dict[tuple, None]], workers: int, stopping: threading.Event,
-    frozen: Callable[[], bool], progress: Progress | None = None,
+    frozen: Callable[[], bool], progress: Progress | None = None, closed: Callable[[str, int], None] | None = None,
 ) -> None:
     """Fetch `wanted` into each account's store; failures are kept there, for the controls to report as `error`.
 
@@ -193,7 +193,8 @@ def prefetch(
       facts each overlap more).
     A thread with none of these waits for a step to end. A fact step that would only wait for
     another thread's fetch (Dependencies.blocker) is parked until that fetch settles, and the
-    thread goes down the list again.
+    thread goes down the list again. `closed(account id, its errors)`, if given, is called
+    as each account's facts are all in.
     """
     workers = max(1, workers)
     least = -(-workers // ACCOUNTS_PER_WORKERS)
@@ -221,6 +222,8 @@ def prefetch(
         nonlocal fetching
         try:
             stores[account_id].release_clients()
+            if closed is not None:
+                closed(account_id, state.errors)
             if progress is not None:
                 progress.account_done(state.errors)
             if frozen():  # not after an interrupted run's cleanup, which a late thread can outlive

@@ -43,6 +43,13 @@ class Tally:
         with self._lock:
             self.throttled[service] += 1
 
+    def absorb(self, requests: int, retries: int, throttled: Counter) -> None:
+        """Counts another process of this run made (a child fetching, rootguard.distributed.forked)."""
+        with self._lock:
+            self.requests += requests
+            self.retries += retries
+            self.throttled.update(throttled)
+
     def read(self) -> tuple[int, int]:
         with self._lock:
             return self.requests, self.retries

@@ -1,0 +1,297 @@
+"""Fetching on every core in a one-process sweep: child processes fetch the facts.
+
+A Python process runs Python on one core at a time, and a sweep's fetch is bound by it:
+botocore signs, sends and parses every request in Python. So after the collection, a sweep
+run as one process (not under pytest -n) on Linux forks children (`--fetch-processes`), each
+fetching the facts of its share of the accounts (dealt as under -n, `owners`) with its share
+of --fetch-workers, and writing each fact's evidence file as the process alone would. A fact
+several children need (the hub's view of the organization, an organization trail's status)
+is fetched once, through lock files, as between -n workers (SharedFacts). Each child tells
+the parent, account by account, which evidence file holds which fact; the run waits for the
+children, then its tests read each fact back from its file, as --replay does (the fact's
+code run again on the recorded responses). A fact no file holds (one worked out from others,
+one a child never reached, or whose file cannot be read) the parent works out or fetches
+itself: a child that fails costs time, never a verdict.
+
+Forked, a child starts with the parent's accounts, stores and credentials as they are, and
+nothing to import or collect; the connections the parent left open are dropped in the child
+(forget_connections), so no two processes talk on one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pickle
+import shutil
+import signal
+import struct
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from typing import Callable
+
+from rootguard.accounts.botocore_sharing import forget_connections
+from rootguard.distributed.scheduling import owners
+from rootguard.distributed.sharing import SharedFacts, publish_listings, replayed
+from rootguard.facts import FactKey, FactResult, FactStore
+from rootguard.facts.prefetch import fetch_threads, prefetch
+from rootguard.facts.progress import TALLY, Progress
+
+_LENGTH = struct.Struct("!I")
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+# How long the end of an interrupted run waits for its children to finish the requests they
+# have in flight (each then writes its evidence file) before it stops them outright.
+STOP_WAIT_SECONDS = 60.0
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def fetch_processes(option: str | int, accounts: int, bound: int) -> int:
+    """How many child processes fetch the facts of `accounts` accounts; 0: this process's own threads.
+
+    `option` is --fetch-processes: "auto" (a child per usable core) or a number. Forking is
+    Linux's alone here (macOS's system libraries do not survive it), each child needs an
+    account and a thread (`bound`, --fetch-workers), and one child would only leave the
+    parent idle.
+    """
+    if not (sys.platform.startswith("linux") and hasattr(os, "fork")):
+        return 0
+    wanted = usable_cores() if option == "auto" else int(option)
+    count = min(wanted, accounts, bound)
+    return count if count >= 2 else 0
+
+
+class ChildFetch:
+    """The children's fetch, from the parent's side: which evidence file holds each fact, as they tell it.
+
+    Set as every store's `shared` once the children are done: a store asks it for each fact
+    it does not hold yet (FactStore.result).
+    """
+
+    def __init__(self, pack: str, processes: int, accounts: list[str], progress: Progress | None = None):
+        self.pack = pack
+        self.processes = processes
+        self.share = owners(accounts, processes)
+        self.progress = progress
+        self.locks = tempfile.mkdtemp(prefix="rootguard-facts-")
+        self.failed: list[str] = []  # what became of each child that did not end well, for the run's output
+        self._files: dict[tuple[str, FactKey], str] = {}
+        self._lock = threading.Lock()
+        self._children: dict[int, int] = {}  # index -> pid, until reaped
+        self._readers: list[threading.Thread] = []
+
+    # --- the parent ------------------------------------------------------------------------
+
+    def start(self, fetch: Callable[[int, Callable], None], stopping: threading.Event) -> None:
+        """Fork a child per share; in it, `fetch(index, tell)` fetches share `index` and calls
+        `tell(closed account or None, its errors, [(account id, key, path)])` as it goes.
+        SIGTERM or SIGINT sets the child's `stopping` (its copy of the event)."""
+        # Every child before any thread of the parent's: a child forked while a reader held a
+        # lock (the tally's, the files') would inherit it held, with no thread to let it go.
+        pipes = []
+        for index in range(self.processes):
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.close(read)
+                    for other in pipes:
+                        os.close(other)
+                    _child(fetch, index, write, stopping)
+                finally:
+                    os._exit(1)  # whatever happens, the child never returns into the run
+            os.close(write)
+            self._children[index] = pid
+            pipes.append(read)
+        for index, read in enumerate(pipes):
+            reader = threading.Thread(target=self._read, args=(read, index), name=f"rootguard-fetch-child-{index}", daemon=True)
+            reader.start()
+            self._readers.append(reader)
+
+    def _read(self, fd: int, index: int) -> None:
+        told = (0, 0, Counter())
+        with os.fdopen(fd, "rb") as stream:
+            while True:
+                head = stream.read(_LENGTH.size)
+                if len(head) < _LENGTH.size:
+                    break
+                body = stream.read(_LENGTH.unpack(head)[0])
+                closed, errors, files, tally = pickle.loads(body)
+                with self._lock:
+                    for account_id, key, path in files:
+                        self._files[(account_id, key)] = path
+                TALLY.absorb(tally[0] - told[0], tally[1] - told[1], Counter(tally[2]) - told[2])
+                told = (tally[0], tally[1], Counter(tally[2]))
+                if closed is not None and self.progress is not None:
+                    self.progress.account_done(errors)
+
+    def wait(self) -> None:
+        """Until every child has told all and ended. Interrupted (Ctrl-C, SIGTERM), the children stop too."""
+        try:
+            for reader in self._readers:
+                while reader.is_alive():
+                    reader.join(0.5)
+        except BaseException:
+            self.stop()
+            raise
+        self._reap(block=True)
+
+    def stop(self) -> None:
+        """Tell the children to start nothing more: each ends once its requests in flight are answered and written."""
+        for pid in self._children.values():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    def close(self, timeout: float = STOP_WAIT_SECONDS) -> None:
+        """At the run's end: no child outlives it, nor writes into the pack after it (the manifest comes last)."""
+        if self._children:
+            self.stop()
+            deadline = time.monotonic() + timeout
+            while self._children and time.monotonic() < deadline:
+                self._reap(block=False)
+                time.sleep(0.05)
+            for pid in self._children.values():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self._reap(block=True)
+        shutil.rmtree(self.locks, ignore_errors=True)
+
+    def _reap(self, block: bool) -> None:
+        for index, pid in list(self._children.items()):
+            try:
+                done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+            except ChildProcessError:
+                done, status = pid, 0
+            if done == 0:
+                continue
+            del self._children[index]
+            code = os.waitstatus_to_exitcode(status)
+            if code:
+                ending = f"exit code {code}" if code > 0 else f"signal {signal.Signals(-code).name}"
+                self.failed.append(f"fetching process {index + 1} of {self.processes} ended with {ending}")
+                # An evidence file it was writing when it ended is left half-made, under the
+                # temporary name each writer gives its file (rootguard.evidence.documents.write_fact).
+                for left in glob.glob(os.path.join(glob.escape(self.pack), "evidence", "*", f".*.{pid}.*.tmp")):
+                    with contextlib.suppress(OSError):
+                        os.unlink(left)
+
+    def fetch(self, store: FactStore, key: FactKey) -> FactResult:
+        """A fact the store does not hold: read back from the file a child wrote, else worked out or fetched here."""
+        with self._lock:
+            path = self._files.get((store.account.id, key))
+        if path is not None:
+            result = replayed(self.pack, store, key, path)
+            if result is not None:
+                return result
+        return store.fetch_uncached(key)
+
+
+def _child(fetch: Callable[[int, Callable], None], index: int, fd: int, stopping: threading.Event) -> None:
+    """The child's whole life: fetch its share, tell the parent, end without any of the parent's cleanup.
+
+    A SIGTERM from the parent (the run interrupted, or ended early), or Ctrl-C at the terminal
+    (the whole process group gets it): start nothing more, and end once the requests in flight
+    are answered and written. The signals are taken by a thread of their own (sigwait), never
+    by a handler: a handler runs inside whatever the main thread is doing, and setting the
+    event from there could wait on a lock that thread already holds.
+    """
+    code = 1
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # the threads started below inherit it
+
+        def stop_on_signal() -> None:
+            signal.sigwait(STOP_SIGNALS)
+            stopping.set()
+
+        threading.Thread(target=stop_on_signal, name="rootguard-fetch-stop", daemon=True).start()
+        forget_connections()
+        base = (TALLY.requests, TALLY.retries, Counter(TALLY.throttled))
+        lock = threading.Lock()
+        with os.fdopen(fd, "wb") as out:
+
+            def tell(closed: str | None, errors: int, files: list) -> None:
+                requests, retries = TALLY.read()
+                tally = (requests - base[0], retries - base[1], dict(TALLY.throttled_since(base[2])))
+                data = pickle.dumps((closed, errors, files, tally), protocol=pickle.HIGHEST_PROTOCOL)
+                with lock:
+                    out.write(_LENGTH.pack(len(data)) + data)
+                    out.flush()
+
+            fetch(index, tell)
+        code = 0
+    except BaseException as exc:  # a defect, or the parent gone (a broken pipe): the parent fetches what was not told
+        try:
+            print(f"rootguard: fetching process {index + 1}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+        except BaseException:
+            pass
+    finally:
+        os._exit(code)
+
+
+def fetch_in_children(stores: dict[str, FactStore], every_store: set[FactStore], wanted: dict, bound: int, processes: int,
+                      pack: str, publish: Callable[[FactStore, FactResult], str | None], hub_id: str, population_evidence,
+                      stopping: threading.Event, progress: Progress | None) -> ChildFetch:
+    """Fetch `wanted` in `processes` children, wait for them, and leave every store reading what they fetched.
+
+    `publish(store, fact)` writes a fact's evidence file and returns its path in the pack (the
+    run's EvidenceWriter.write_early); `population_evidence`, the organization listings the
+    population was read from, which no child lists again.
+    """
+    accounts = sorted(wanted)
+    children = ChildFetch(pack, processes, accounts, progress)
+    publish_listings(children.locks, population_evidence)
+
+    def fetch(index: int, tell: Callable) -> None:
+        mine = [account_id for account_id in accounts if children.share[account_id] == index]
+        shared = SharedFacts(pack, children.locks, publish, own=mine, hub=hub_id)
+        files: list[tuple] = []
+        noted = threading.Lock()
+
+        def note(store: FactStore, fact: FactResult) -> None:
+            path = publish(store, fact)
+            # Not a fact this child was stopped before asking for: the parent asks for it itself,
+            # unless the whole run is stopping (then it too records the interruption).
+            if path and not (fact.error is not None and fact.error.code == "Interrupted"):
+                with noted:
+                    files.append((store.account.id, fact.key, path))
+
+        def closed(account_id: str, errors: int) -> None:
+            # What is noted by now, the hub's facts and other accounts' included: the parent needs
+            # them only once the children are done, and each message is one write.
+            with noted:
+                batch = files[:]
+                files.clear()
+            tell(account_id, errors, batch)
+
+        for store in every_store:
+            store.shared = shared
+            store.on_fetched = note
+        prefetch({a: stores[a] for a in mine}, {a: wanted[a] for a in mine}, fetch_threads(bound, processes), stopping,
+                 lambda: True, None, closed=closed)
+        closed(None, 0)
+
+    children.start(fetch, stopping)
+    if progress is not None:
+        progress.start()  # its thread only now: see ChildFetch.start
+    try:
+        children.wait()
+    finally:
+        if progress is not None:
+            progress.stop()
+    for store in every_store:
+        store.shared = children
+    return children

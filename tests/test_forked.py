@@ -1,0 +1,205 @@
+"""Child processes fetching for a one-process sweep (rootguard.distributed.forked), from the parent's side.
+
+The sweeps that use them, and give the same verdicts as one process's threads, are in
+tests/test_modes.py; here, how many children, what they tell, and how they end.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+from rootguard.distributed import forked
+from rootguard.distributed.forked import ChildFetch, fetch_processes
+from rootguard.facts.progress import TALLY
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="children are forked on Linux only")
+
+
+@pytest.mark.parametrize(
+    "option, cores, accounts, bound, expected",
+    [
+        ("auto", 2, 1000, 128, 2),
+        ("auto", 8, 1000, 128, 8),
+        ("auto", 1, 1000, 128, 0),  # one core: the process's own threads
+        ("auto", 8, 3, 128, 3),  # a child needs an account
+        ("auto", 8, 1000, 4, 4),  # and a thread of --fetch-workers
+        ("auto", 2, 1, 128, 0),  # one child would leave the parent idle
+        (3, 2, 1000, 128, 3),  # a number is taken as given
+        (0, 8, 1000, 128, 0),
+        (1, 8, 1000, 128, 0),
+    ],
+)
+def test_how_many_children(monkeypatch, option, cores, accounts, bound, expected):
+    monkeypatch.setattr(forked, "usable_cores", lambda: cores)
+    assert fetch_processes(option, accounts, bound) == expected
+
+
+def test_no_children_where_forking_is_not_linux(monkeypatch):
+    monkeypatch.setattr(forked, "usable_cores", lambda: 8)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert fetch_processes("auto", 1000, 128) == 0
+    assert fetch_processes(4, 1000, 128) == 0
+
+
+def accounts(n: int) -> list[str]:
+    return [f"{100000000000 + i}" for i in range(n)]
+
+
+def test_what_the_children_tell_reaches_the_parent(tmp_path):
+    ids = accounts(6)
+    children = ChildFetch(str(tmp_path), 2, ids)
+    requests, retries = TALLY.read()
+    throttled = TALLY.throttled["organizations"]
+
+    def fetch(index, tell):
+        mine = [a for a in ids if children.share[a] == index]
+        for account_id in mine:
+            TALLY.add(retries=1)
+            tell(account_id, 0, [(account_id, ("iam.summary", "us-east-1", ()), f"evidence/{account_id}/iam.summary.json")])
+        TALLY.throttle("organizations")
+        tell(None, 0, [])
+
+    children.start(fetch, threading.Event())
+    children.wait()
+    children.close()
+    assert children.failed == []
+    assert sorted(account for account, _ in children._files) == ids
+    assert children._files[(ids[0], ("iam.summary", "us-east-1", ()))] == f"evidence/{ids[0]}/iam.summary.json"
+    # Each child's requests, retries and throttled answers count in the parent's tally (its progress line).
+    assert TALLY.read() == (requests + 6, retries + 6)
+    assert TALLY.throttled["organizations"] == throttled + 2
+    assert not os.path.exists(children.locks)
+
+
+def test_the_accounts_are_dealt_out_evenly_and_each_to_one_child(tmp_path):
+    ids = accounts(101)
+    children = ChildFetch(str(tmp_path), 3, ids)
+    shares = [sorted(a for a in ids if children.share[a] == index) for index in range(3)]
+    assert sorted(len(share) for share in shares) == [33, 34, 34]
+    assert sorted(a for share in shares for a in share) == ids
+    children.close()
+
+
+def test_a_child_that_fails_is_named_and_what_it_told_is_kept(tmp_path):
+    ids = accounts(4)
+    children = ChildFetch(str(tmp_path), 2, ids)
+
+    def fetch(index, tell):
+        first = next(a for a in ids if children.share[a] == index)
+        tell(first, 0, [(first, ("iam.summary", "us-east-1", ()), f"evidence/{first}/iam.summary.json")])
+        if index == 1:
+            raise RuntimeError("a defect")
+
+    children.start(fetch, threading.Event())
+    children.wait()
+    children.close()
+    assert children.failed == ["fetching process 2 of 2 ended with exit code 1"]
+    assert len(children._files) == 2
+
+
+def test_stopped_children_end_once_their_work_in_hand_is_done(tmp_path):
+    """SIGTERM (the run interrupted, or ended early) lets a child finish what it is doing; it is not killed."""
+    ids = accounts(2)
+    children = ChildFetch(str(tmp_path), 2, ids)
+    started = tmp_path / "started"
+    started.mkdir()
+
+    stopping = threading.Event()
+
+    def fetch(index, tell):
+        (started / str(index)).touch()
+        while not stopping.wait(0.01):
+            pass
+        mine = next(a for a in ids if children.share[a] == index)
+        tell(mine, 0, [(mine, ("iam.summary", "us-east-1", ()), "written after the stop")])
+
+    children.start(fetch, stopping)
+    deadline = time.monotonic() + 30
+    while len(list(started.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    children.close(timeout=30)
+    assert children.failed == []
+    assert sorted(path for path in children._files.values()) == ["written after the stop"] * 2
+
+
+def test_a_child_deaf_to_the_stop_is_killed_after_the_wait(tmp_path):
+    ids = accounts(2)
+    children = ChildFetch(str(tmp_path), 2, ids)
+
+    def fetch(index, tell):
+        time.sleep(60)  # deaf to its stopping event
+
+    children.start(fetch, threading.Event())
+    time.sleep(0.2)
+    started = time.monotonic()
+    children.close(timeout=0.5)
+    assert time.monotonic() - started < 10
+    assert children.failed == ["fetching process 1 of 2 ended with signal SIGKILL", "fetching process 2 of 2 ended with signal SIGKILL"]
+
+
+def test_an_interrupted_wait_stops_the_children(tmp_path, monkeypatch):
+    ids = accounts(2)
+    children = ChildFetch(str(tmp_path), 2, ids)
+
+    started_children = tmp_path / "started"
+    started_children.mkdir()
+
+    stopping = threading.Event()
+
+    def fetch(index, tell):
+        (started_children / str(index)).touch()
+        stopping.wait(60)
+
+    children.start(fetch, stopping)
+    deadline = time.monotonic() + 30
+    while len(list(started_children.iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    reader = children._readers[0]
+    monkeypatch.setattr(reader, "join", lambda timeout=None: (_ for _ in ()).throw(KeyboardInterrupt()))
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        children.wait()
+    children.close(timeout=30)
+    assert time.monotonic() - started < 10  # stopped by the wait, not killed at the close's end
+    assert children.failed == []
+
+
+def test_a_failed_child_leaves_no_half_written_evidence_file(tmp_path):
+    ids = accounts(2)
+    folder = tmp_path / "evidence" / ids[0]
+    folder.mkdir(parents=True)
+    someone_elses = folder / f".iam.summary.json.{os.getpid()}.7.tmp"
+    someone_elses.write_text("{")
+    children = ChildFetch(str(tmp_path), 2, ids)
+
+    def fetch(index, tell):
+        (folder / f".iam.summary.json.{os.getpid()}.{threading.get_ident()}.tmp").write_text('{"calls": [')
+        if index == 0:
+            raise RuntimeError("ended while writing")
+
+    children.start(fetch, threading.Event())
+    children.wait()
+    children.close()
+    assert children.failed == ["fetching process 1 of 2 ended with exit code 1"]
+    left = sorted(path.name for path in folder.iterdir())
+    assert len(left) == 2 and someone_elses.name in left  # the child that ended well, and another process's, are not touched
+
+
+def test_a_child_never_returns_into_the_run(tmp_path, monkeypatch):
+    """Even a defect before its own error handling ends the child: it never goes on to run the tests."""
+    def broken(*args):
+        raise TypeError("a defect before the child's own handling")
+
+    monkeypatch.setattr(forked, "_child", broken)
+    children = ChildFetch(str(tmp_path), 2, accounts(2))
+    pid = os.getpid()
+    children.start(lambda index, tell: None, threading.Event())
+    assert os.getpid() == pid  # in the parent: a child that returned would be here too, and fail below
+    children.wait()
+    children.close()
+    assert children.failed == ["fetching process 1 of 2 ended with exit code 1", "fetching process 2 of 2 ended with exit code 1"]
