@@ -7,6 +7,7 @@ tests/test_modes.py; here, how many children, what they tell, and how they end.
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 import threading
 import time
@@ -60,7 +61,7 @@ def test_what_the_children_tell_reaches_the_parent(tmp_path):
         mine = [a for a in ids if children.share[a] == index]
         for account_id in mine:
             TALLY.add(retries=1)
-            tell(account_id, 0, [(account_id, ("iam.summary", "us-east-1", ()), f"evidence/{account_id}/iam.summary.json")])
+            tell(account_id, 0, [(account_id, ("iam.summary", "us-east-1", ()), f"evidence/{account_id}/iam.summary.json", None)])
         TALLY.throttle("organizations")
         tell(None, 0, [])
 
@@ -69,7 +70,7 @@ def test_what_the_children_tell_reaches_the_parent(tmp_path):
     children.close()
     assert children.failed == []
     assert sorted(account for account, _ in children._files) == ids
-    assert children._files[(ids[0], ("iam.summary", "us-east-1", ()))] == f"evidence/{ids[0]}/iam.summary.json"
+    assert children._files[(ids[0], ("iam.summary", "us-east-1", ()))] == (f"evidence/{ids[0]}/iam.summary.json", None)
     # Each child's requests, retries and throttled answers count in the parent's tally (its progress line).
     assert TALLY.read() == (requests + 6, retries + 6)
     assert TALLY.throttled["organizations"] == throttled + 2
@@ -91,7 +92,7 @@ def test_a_child_that_fails_is_named_and_what_it_told_is_kept(tmp_path):
 
     def fetch(index, tell):
         first = next(a for a in ids if children.share[a] == index)
-        tell(first, 0, [(first, ("iam.summary", "us-east-1", ()), f"evidence/{first}/iam.summary.json")])
+        tell(first, 0, [(first, ("iam.summary", "us-east-1", ()), f"evidence/{first}/iam.summary.json", None)])
         if index == 1:
             raise RuntimeError("a defect")
 
@@ -116,7 +117,7 @@ def test_stopped_children_end_once_their_work_in_hand_is_done(tmp_path):
         while not stopping.wait(0.01):
             pass
         mine = next(a for a in ids if children.share[a] == index)
-        tell(mine, 0, [(mine, ("iam.summary", "us-east-1", ()), "written after the stop")])
+        tell(mine, 0, [(mine, ("iam.summary", "us-east-1", ()), "written after the stop", None)])
 
     children.start(fetch, stopping)
     deadline = time.monotonic() + 30
@@ -124,7 +125,7 @@ def test_stopped_children_end_once_their_work_in_hand_is_done(tmp_path):
         time.sleep(0.01)
     children.close(timeout=30)
     assert children.failed == []
-    assert sorted(path for path in children._files.values()) == ["written after the stop"] * 2
+    assert sorted(path for path, _ in children._files.values()) == ["written after the stop"] * 2
 
 
 def test_a_child_deaf_to_the_stop_is_killed_after_the_wait(tmp_path):
@@ -203,3 +204,23 @@ def test_a_child_never_returns_into_the_run(tmp_path, monkeypatch):
     children.wait()
     children.close()
     assert children.failed == ["fetching process 1 of 2 ended with exit code 1", "fetching process 2 of 2 ended with exit code 1"]
+
+
+def test_a_message_cut_short_leaves_what_was_told_before(tmp_path):
+    """A child that ends in the middle of a message: what it told before stands, the rest is left to the parent."""
+    ids = accounts(2)
+    children = ChildFetch(str(tmp_path), 2, ids)
+    read, write = os.pipe()
+    whole = pickle.dumps((ids[0], 0, [(ids[0], ("iam.summary", "us-east-1", ()), "evidence/a.json", None)], (1, 0, {})))
+    os.write(write, forked._LENGTH.pack(len(whole)) + whole + forked._LENGTH.pack(1000) + b"half a message")
+    os.close(write)
+    children._read(read, 0)  # returns at the cut, with no error
+    assert children._files == {(ids[0], ("iam.summary", "us-east-1", ())): ("evidence/a.json", None)}
+    children.close()
+
+
+def test_a_fact_that_does_not_pickle_is_left_to_its_file():
+    from rootguard.facts.registry import FactResult
+
+    assert forked._portable(FactResult(("iam.summary", "us-east-1", ()), value=lambda: None)) is None
+    assert forked._installed(None, ("iam.summary", "us-east-1", ()), "evidence/a.json", b"not a pickle") is None

@@ -161,6 +161,16 @@ def test_a_fetching_process_that_dies_costs_time_not_a_verdict(where, one_proces
     assert rootguard(where, "verify", str(where / "dying")).returncode == 0
 
 
+def test_facts_that_do_not_pickle_are_read_back_from_their_files(where, one_process, tmp_path):
+    # Every fact as though its value would not pickle: the parent reads each back from its
+    # evidence file, as --replay does, and judges alike.
+    (tmp_path / "no_pickles.py").write_text("from rootguard.distributed import forked\nforked._portable = lambda fact: None\n")
+    data = pytest_run(where, "from-files", "--profile", str(where / "org.yaml"), "--fetch-processes", "2", "-p", "no_pickles",
+                      env={"PYTHONPATH": str(tmp_path)})
+    assert cells(data) == cells(one_process)
+    assert evidence_of(data) == evidence_of(one_process)
+
+
 def test_a_merge_missing_a_shard_is_incomplete(where, one_process):
     profile = str(where / "org.yaml")
     for i in (1, 3):

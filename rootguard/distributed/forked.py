@@ -7,11 +7,12 @@ fetching the facts of its share of the accounts (dealt as under -n, `owners`) wi
 of --fetch-workers, and writing each fact's evidence file as the process alone would. A fact
 several children need (the hub's view of the organization, an organization trail's status)
 is fetched once, through lock files, as between -n workers (SharedFacts). Each child tells
-the parent, account by account, which evidence file holds which fact; the run waits for the
-children, then its tests read each fact back from its file, as --replay does (the fact's
-code run again on the recorded responses). A fact no file holds (one worked out from others,
-one a child never reached, or whose file cannot be read) the parent works out or fetches
-itself: a child that fails costs time, never a verdict.
+the parent, account by account, each fact it fetched (pickled: its value or error, its calls,
+what it stands on) and the evidence file that holds it; the run waits for the children, then
+its tests take each fact in as the child had it. A fact that does not pickle is read back
+from its file, as --replay does (the fact's code run again on the recorded responses); one
+no child told of (worked out from others, or one a child never reached) the parent works out
+or fetches itself: a child that fails costs time, never a verdict.
 
 Forked, a child starts with the parent's accounts, stores and credentials as they are, and
 nothing to import or collect; the connections the parent left open are dropped in the child
@@ -94,7 +95,7 @@ class ChildFetch:
 
     def start(self, fetch: Callable[[int, Callable], None], stopping: threading.Event) -> None:
         """Fork a child per share; in it, `fetch(index, tell)` fetches share `index` and calls
-        `tell(closed account or None, its errors, [(account id, key, path)])` as it goes.
+        `tell(closed account or None, its errors, [(account id, key, path, pickled fact or None)])` as it goes.
         SIGTERM or SIGINT sets the child's `stopping` (its copy of the event)."""
         # Every child before any thread of the parent's: a child forked while a reader held a
         # lock (the tally's, the files') would inherit it held, with no thread to let it go.
@@ -125,11 +126,14 @@ class ChildFetch:
                 head = stream.read(_LENGTH.size)
                 if len(head) < _LENGTH.size:
                     break
-                body = stream.read(_LENGTH.unpack(head)[0])
+                size = _LENGTH.unpack(head)[0]
+                body = stream.read(size)
+                if len(body) < size:
+                    break  # the child ended in the middle of a message: what it told before stands
                 closed, errors, files, tally = pickle.loads(body)
                 with self._lock:
-                    for account_id, key, path in files:
-                        self._files[(account_id, key)] = path
+                    for account_id, key, path, payload in files:
+                        self._files[(account_id, key)] = (path, payload)
                 TALLY.absorb(tally[0] - told[0], tally[1] - told[1], Counter(tally[2]) - told[2])
                 told = (tally[0], tally[1], Counter(tally[2]))
                 if closed is not None and self.progress is not None:
@@ -190,14 +194,49 @@ class ChildFetch:
                         os.unlink(left)
 
     def fetch(self, store: FactStore, key: FactKey) -> FactResult:
-        """A fact the store does not hold: read back from the file a child wrote, else worked out or fetched here."""
+        """A fact the store does not hold: as a child fetched it, else read back from the file it wrote,
+        else worked out or fetched here."""
         with self._lock:
-            path = self._files.get((store.account.id, key))
-        if path is not None:
-            result = replayed(self.pack, store, key, path)
+            told = self._files.get((store.account.id, key))
+        if told is not None:
+            path, payload = told
+            result = None if payload is None else _installed(store, key, path, payload)
+            if result is None:
+                result = replayed(self.pack, store, key, path)
             if result is not None:
                 return result
         return store.fetch_uncached(key)
+
+
+def _portable(fact: FactResult) -> bytes | None:
+    """A fact as the parent can take it in: its value or error, its calls (their responses are in
+    its file by now) and the facts it stands on, by account; None when it does not pickle."""
+    try:
+        return pickle.dumps(
+            (fact.value, fact.error, fact.calls, [(where.account.id, key) for where, key in fact.depends_on]),
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+    except Exception:  # a value of a kind pickle does not take: the parent reads the file instead
+        return None
+
+
+def _installed(store: FactStore, key: FactKey, path: str, payload: bytes) -> FactResult | None:
+    """The fact a child fetched, in this process; None if it cannot be taken in as it was (then its file is read)."""
+    try:
+        value, error, calls, depends = pickle.loads(payload)
+    except Exception:
+        return None
+    links = []
+    for account_id, needed in depends:
+        where = store.peer(account_id)
+        if where is None:
+            return None
+        links.append((where, needed))
+    # The facts it stands on are taken in too, as a fetch here would have asked for them: a
+    # verdict names the evidence files of every fact behind it (rootguard.facts.store.closure).
+    for where, needed in links:
+        where.result(needed)
+    return FactResult(key, value, error, calls, links, evidence=path)
 
 
 def _child(fetch: Callable[[int, Callable], None], index: int, fd: int, stopping: threading.Event) -> None:
@@ -219,7 +258,7 @@ def _child(fetch: Callable[[int, Callable], None], index: int, fd: int, stopping
 
         threading.Thread(target=stop_on_signal, name="rootguard-fetch-stop", daemon=True).start()
         forget_connections()
-        base = (TALLY.requests, TALLY.retries, Counter(TALLY.throttled))
+        base = (*TALLY.read(), Counter(TALLY.throttled))
         lock = threading.Lock()
         with os.fdopen(fd, "wb") as out:
 
@@ -266,8 +305,9 @@ def fetch_in_children(stores: dict[str, FactStore], every_store: set[FactStore],
             # Not a fact this child was stopped before asking for: the parent asks for it itself,
             # unless the whole run is stopping (then it too records the interruption).
             if path and not (fact.error is not None and fact.error.code == "Interrupted"):
+                payload = _portable(fact)
                 with noted:
-                    files.append((store.account.id, fact.key, path))
+                    files.append((store.account.id, fact.key, path, payload))
 
         def closed(account_id: str, errors: int) -> None:
             # What is noted by now, the hub's facts and other accounts' included: the parent needs
