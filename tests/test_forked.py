@@ -103,26 +103,34 @@ def test_a_child_that_fails_is_named_and_what_it_told_is_kept(tmp_path):
     assert len(children._files) == 2
 
 
-def test_stopped_children_end_once_their_work_in_hand_is_done(tmp_path):
-    """SIGTERM (the run interrupted, or ended early) lets a child finish what it is doing; it is not killed."""
-    ids = accounts(2)
-    children = ChildFetch(str(tmp_path), 2, ids)
+def start_waiting_children(tmp_path, children: ChildFetch, then=None) -> None:
+    """Start children that each wait for their stopping event, then call then(index, tell); return once all have started."""
     started = tmp_path / "started"
     started.mkdir()
-
     stopping = threading.Event()
 
     def fetch(index, tell):
         (started / str(index)).touch()
-        while not stopping.wait(0.01):
-            pass
-        mine = next(a for a in ids if children.share[a] == index)
-        tell(mine, 0, [(mine, ("iam.summary", "us-east-1", ()), "written after the stop", None)])
+        stopping.wait(60)
+        if then is not None:
+            then(index, tell)
 
     children.start(fetch, stopping)
     deadline = time.monotonic() + 30
-    while len(list(started.iterdir())) < 2 and time.monotonic() < deadline:
+    while len(list(started.iterdir())) < children.processes and time.monotonic() < deadline:
         time.sleep(0.01)
+
+
+def test_stopped_children_end_once_their_work_in_hand_is_done(tmp_path):
+    """SIGTERM (the run interrupted, or ended early) lets a child finish what it is doing; it is not killed."""
+    ids = accounts(2)
+    children = ChildFetch(str(tmp_path), 2, ids)
+
+    def tell_after_the_stop(index, tell):
+        mine = next(a for a in ids if children.share[a] == index)
+        tell(mine, 0, [(mine, ("iam.summary", "us-east-1", ()), "written after the stop", None)])
+
+    start_waiting_children(tmp_path, children, tell_after_the_stop)
     children.close(timeout=30)
     assert children.failed == []
     assert sorted(path for path, _ in children._files.values()) == ["written after the stop"] * 2
@@ -146,20 +154,7 @@ def test_a_child_deaf_to_the_stop_is_killed_after_the_wait(tmp_path):
 def test_an_interrupted_wait_stops_the_children(tmp_path, monkeypatch):
     ids = accounts(2)
     children = ChildFetch(str(tmp_path), 2, ids)
-
-    started_children = tmp_path / "started"
-    started_children.mkdir()
-
-    stopping = threading.Event()
-
-    def fetch(index, tell):
-        (started_children / str(index)).touch()
-        stopping.wait(60)
-
-    children.start(fetch, stopping)
-    deadline = time.monotonic() + 30
-    while len(list(started_children.iterdir())) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    start_waiting_children(tmp_path, children)
     reader = children._readers[0]
     monkeypatch.setattr(reader, "join", lambda timeout=None: (_ for _ in ()).throw(KeyboardInterrupt()))
     started = time.monotonic()
