@@ -493,17 +493,22 @@ class Run:
                 self.stores, self._every_store, wanted, self.config.getoption("fetch_workers"), processes, str(self.pack),
                 self.evidence.write_early, self.sweep.caller["Account"], self.sweep.population_evidence, self.stopping, progress,
             )
-            terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+            after = ("the facts it did not fetch are fetched as the tests ask for them" if self.children.started
+                     else "this process fetches with its own threads")
             for failure in self.children.failed:
-                message = f"rootguard: {failure}; the facts it did not fetch are fetched as the tests ask for them"
-                if terminal is not None:
-                    terminal.write_line(message, yellow=True)
-                else:
-                    print(message, file=sys.stderr)
-        else:
+                self._say(f"rootguard: {failure}; {after}")
+        if not (self.children and self.children.started):
             prefetch(self.stores, wanted, self.fetch_threads(), self.stopping, lambda: self._frozen, progress)
         gc.freeze()
         self.collect_less_often()
+
+    def _say(self, message: str) -> None:
+        """One line on the terminal, beside pytest's own output (stderr without a terminal reporter)."""
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        if terminal is not None:
+            terminal.write_line(message, yellow=True)
+        else:
+            print(message, file=sys.stderr)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session):

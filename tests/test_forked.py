@@ -219,3 +219,23 @@ def test_a_fact_that_does_not_pickle_is_left_to_its_file():
 
     assert forked._portable(FactResult(("iam.summary", "us-east-1", ()), value=lambda: None)) is None
     assert forked._installed(None, ("iam.summary", "us-east-1", ()), "evidence/a.json", b"not a pickle") is None
+
+
+def test_no_process_to_be_had_leaves_the_fetch_to_the_run(tmp_path, monkeypatch):
+    """fork failing (a limit on processes): the children started are stopped, and the run fetches itself."""
+    forks = []
+    real_fork = os.fork
+
+    def fork():
+        if forks:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", fork)
+    children = forked.fetch_in_children({}, set(), {"100000000000": {}, "100000000001": {}}, 8, 2, str(tmp_path), lambda *a: None,
+                                        "100000000000", (), threading.Event(), None)
+    assert not children.started
+    assert children.failed == ["could not start the fetching processes ([Errno 11] Resource temporarily unavailable)"]
+    assert children._children == {}  # the one forked was stopped and reaped
+    assert not os.path.exists(children.locks)

@@ -90,6 +90,7 @@ class ChildFetch:
         self._lock = threading.Lock()
         self._children: dict[int, int] = {}  # index -> pid, until reaped
         self._readers: list[threading.Thread] = []
+        self.started = False  # every child forked
 
     # --- the parent ------------------------------------------------------------------------
 
@@ -114,6 +115,7 @@ class ChildFetch:
             os.close(write)
             self._children[index] = pid
             pipes.append(read)
+        self.started = True
         for index, read in enumerate(pipes):
             reader = threading.Thread(target=self._read, args=(read, index), name=f"rootguard-fetch-child-{index}", daemon=True)
             reader.start()
@@ -286,6 +288,9 @@ def fetch_in_children(stores: dict[str, FactStore], every_store: set[FactStore],
                       stopping: threading.Event, progress: Progress | None) -> ChildFetch:
     """Fetch `wanted` in `processes` children, wait for them, and leave every store reading what they fetched.
 
+    Where no child could be started, the stores are left as they were (`started` is False):
+    the run fetches in its own threads.
+
     `publish(store, fact)` writes a fact's evidence file and returns its path in the pack (the
     run's EvidenceWriter.write_early); `population_evidence`, the organization listings the
     population was read from, which no child lists again.
@@ -324,7 +329,12 @@ def fetch_in_children(stores: dict[str, FactStore], every_store: set[FactStore],
                  lambda: True, None, closed=closed)
         closed(None, 0)
 
-    children.start(fetch, stopping)
+    try:
+        children.start(fetch, stopping)
+    except OSError as exc:  # no process to be had (a limit on processes, or on memory)
+        children.close()  # those started are stopped: what they did is not what the run goes on with
+        children.failed = [f"could not start the fetching processes ({exc})"]
+        return children
     if progress is not None:
         progress.start()  # its thread only now: see ChildFetch.start
     try:
