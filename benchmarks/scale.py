@@ -345,6 +345,7 @@ def measure(size: int, args, scratch: Path) -> dict:
             server.call("reset")
             pack = where / f"pack-{label}"
             extra = [*extra, "--fetch-workers", str(args.fetch_workers)] if args.fetch_workers else extra
+            extra = [*extra, "--fetch-processes", args.fetch_processes] if args.fetch_processes else extra
             run = run_pytest(profile, pack, extra + args.pytest_args, env, where / f"pytest-{label}.log", args.max_rss_mb)
             stats = server.call("stats")
             if run["killed_at_memory_cap"]:
@@ -411,8 +412,13 @@ def verdicts(measurement: dict) -> list[str]:
         lines.append(f"{size} accounts: wall {run['wall_seconds']} s, target < {limit} s: {met}")
     if size in TARGETS["peak_mb"]:
         limit = TARGETS["peak_mb"][size]
-        met = "met" if run["peak_rss_mb"] < limit else "NOT met"
-        lines.append(f"{size} accounts: peak {run['peak_rss_mb']} MB, target < {limit} MB: {met}")
+        # Every process of the run counts: the fetching children (--fetch-processes) and the one
+        # writing exports aside. Summed RSS counts the pages a forked child still shares with the
+        # run once in each: an upper bound.
+        whole = max(run["peak_rss_mb"], run["peak_rss_mb_all_processes"])
+        met = "met" if whole < limit else "NOT met"
+        lines.append(f"{size} accounts: peak {run['peak_rss_mb']} MB, {whole} MB with every process of the run (summed RSS, an upper bound), "
+                     f"target < {limit} MB: {met}")
     stack = (measurement.get("floor") or {}).get("cpu_ms_per_account")
     if stack:
         cpu = run["cpu_seconds"] / size * 1000
@@ -461,7 +467,7 @@ def phase_cpu(run: dict, start: str, end: str) -> str:
 
 
 def table(measurements: list[dict]) -> list[str]:
-    header = (f"{'N':>6} {'wall s':>8} {'peak MB':>8} {'req/acct':>9} {'needed':>7} {'s/acct':>7} "
+    header = (f"{'N':>6} {'wall s':>8} {'peak MB':>8} {'all MB':>7} {'req/acct':>9} {'needed':>7} {'s/acct':>7} "
               f"{'prefetch s':>10} {'cpu':>5} {'tests s':>8} {'cpu':>5} {'finish s':>9} {'gc s':>5} {'srv cpu s':>9} {'srv ms/req':>10} {'mfa-only req/acct':>17} "
               f"{'-n wall s':>9} {'-n MB':>6} {'-n req/acct':>11} {'cpu ms/acct':>11} {'floor ms':>8} {'x floor':>7} {'-n cpu ms/acct':>14}")
     lines = [header, "-" * len(header)]
@@ -488,7 +494,8 @@ def table(measurements: list[dict]) -> list[str]:
         against = f"{stack:>8.0f} {cpu / stack:>7.2f}" if stack else f"{'-':>8} {'-':>7}"
         spread += f" {cpu:>11.0f} {against} {xdist_cpu}"
         lines.append(
-            f"{m['accounts']:>6} {run['wall_seconds']:>8.1f} {run['peak_rss_mb']:>8.0f} {run['requests']['per_account']:>9.1f} "
+            f"{m['accounts']:>6} {run['wall_seconds']:>8.1f} {run['peak_rss_mb']:>8.0f} {run['peak_rss_mb_all_processes']:>7.0f} "
+            f"{run['requests']['per_account']:>9.1f} "
             f"{run['requests']['needed_per_account']:>7.1f} {run['wall_seconds'] / m['accounts']:>7.3f} {prefetch:>10.1f} {prefetch_cpu:>5} "
             f"{tests:>8.1f} {tests_cpu:>5} {finish:>9.1f} {(run.get('gc') or {}).get('seconds', 0):>5.1f} {run['requests']['server_cpu_seconds']:>9.1f} "
             f"{run['requests']['server_cpu_ms_per_request'] or 0:>10.3f} {mfa_requests:>17} {spread}"
@@ -521,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="change one of the stand-in's throttling limits (see benchmarks/standin.py)")
     parser.add_argument("--regions", default="us-east-1,eu-west-1", help="the profile's regions, home first (default %(default)s)")
     parser.add_argument("--fetch-workers", type=int, help="pass --fetch-workers N to the suite (default: the suite's own)")
+    parser.add_argument("--fetch-processes", help="pass --fetch-processes N|auto to the suite (default: the suite's own, auto)")
     parser.add_argument("--workers", type=int, default=2, help="also run every control with pytest -n WORKERS (default %(default)s; 0: no such run)")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results.json", help="results file (default %(default)s)")
     parser.add_argument("--keep", metavar="DIR", help="copy each run's evidence pack here")
@@ -542,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         "limits": args.limit,
         "regions": args.regions.split(","),
         "fetch_workers": args.fetch_workers,
+        "fetch_processes": args.fetch_processes,
         "xdist_workers": args.workers,
         "pytest_args": args.pytest_args,
         "source": source,
