@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rootguard.frameworks import framework_keys
-from rootguard.plugin import CHECKED_OPTIONS, account_id_option, framework_option, positive_int, severity_option, shard_option
+from rootguard.plugin import CHECKED_OPTIONS, account_id_option, framework_option, positive_int, processes_option, severity_option, shard_option
 from rootguard.reports.exports import export_names, export_option
 from rootguard.vocabulary import SEVERITIES
 from tests.conftest import REPO
@@ -32,6 +32,7 @@ def said(result) -> list[str]:
         (("--account", "123456789012", "--account", "12345678901x"), "--account: '12345678901x' is not a 12-digit account id"),
         (("--shard", "3/2"), "--shard: '3/2' is not a shard I/N with 1 <= I <= N (like 2/4)"),
         (("--fetch-workers", "0"), "--fetch-workers: '0' is not a whole number of at least 1"),
+        (("--fetch-processes", "two"), "--fetch-processes: 'two' is not auto or a whole number (0: fetch in this process alone)"),
         (("--export", "pdf"), "--export: 'pdf': choose from csv, xlsx, oscal, ocsf, comma-separated, or all or none"),
         (("--api-limit", "ec2=3"),
          "--api-limit: 'ec2=3': unknown family 'ec2'; one of organizations, iam-credential-report, iam-authorization-details, iam, sts"),
@@ -80,6 +81,13 @@ def test_shards(index, total):
 def test_fetch_workers(number):
     value, _ = checked(positive_int, str(number))
     assert (value == number) == (number >= 1)
+
+
+@given(st.integers(min_value=-5, max_value=500))
+def test_fetch_processes(number):
+    value, _ = checked(processes_option, str(number))
+    assert (value == number) == (number >= 0)
+    assert processes_option("auto") == "auto"
 
 
 @given(st.sampled_from(SEVERITIES))
