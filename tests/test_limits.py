@@ -91,3 +91,45 @@ def test_limit_option_refuses(text, says):
     with pytest.raises(argparse.ArgumentTypeError, match=says):
         limit_option(text)
 
+
+
+def test_a_bound_shared_between_processes_holds_across_them(tmp_path):
+    """Forked after share_between_processes, two processes keep one bound for the shared caller, and their own for the rest."""
+    import os
+
+    in_flight = InFlight({"iam": 1})
+    in_flight.share_between_processes(["hub"])
+    log = tmp_path / "log"
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+
+    def calls(caller: str) -> None:
+        for _ in range(5):
+            with in_flight.slot(caller, "iam", "list_users"):
+                os.write(fd, f"{caller} in\n".encode())
+                time.sleep(0.02)
+                os.write(fd, f"{caller} out\n".encode())
+
+    children = []
+    for own in ("111111111111", "222222222222"):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                threads = [threading.Thread(target=calls, args=(caller,)) for caller in ("hub", "hub", own)]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+            finally:
+                os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    os.close(fd)
+    now, most = Counter(), Counter()
+    for line in log.read_text().splitlines():
+        caller, what = line.split()
+        now[caller] += 1 if what == "in" else -1
+        most[caller] = max(most[caller], now[caller])
+    assert most["hub"] == 1  # four threads in two processes, one in flight at a time
+    assert most["111111111111"] == most["222222222222"] == 1
+    assert sum(1 for line in log.read_text().splitlines() if line == "hub in") == 20

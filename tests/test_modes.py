@@ -89,7 +89,12 @@ def test_two_workers_shards_and_replays_judge_as_one_process(where, one_process)
     assert len(expected) == 138 and one_process["complete"]  # 6 members x (21 account-wide controls + guardduty in 2 regions)
 
     # Child processes fetching: the same verdicts, on the same evidence files.
-    forked = pytest_run(where, "forked", "--profile", profile, "--fetch-processes", "2")
+    probe = where / "probe"
+    probe.mkdir()
+    (probe / "child_probe.py").write_text(CHILD_PROBE.format(marks=str(probe)))
+    forked = pytest_run(where, "forked", "--profile", profile, "--fetch-processes", "2", "-p", "child_probe",
+                        env={"PYTHONPATH": str(probe)})
+    assert sorted(path.name for path in probe.glob("child-*")) == ["child-0", "child-1"]  # both children fetched
     assert cells(forked) == expected
     assert evidence_of(forked) == evidence_of(one_process)
     assert rootguard(where, "verify", str(where / "forked")).returncode == 0
@@ -119,6 +124,23 @@ def test_two_workers_shards_and_replays_judge_as_one_process(where, one_process)
     for pack in ("one", "forked", "xdist", "merged"):
         replayed = pytest_run(where, f"replay-{pack}", "--replay", str(where / pack), exits=(0,))  # 0: every verdict reproduced
         assert cells(replayed) == expected, pack
+
+
+# Loaded into the sweep with -p: each fetching process leaves a mark that it ran.
+CHILD_PROBE = """
+import pathlib
+from rootguard.distributed import forked
+
+original = forked._child
+
+
+def _child(fetch, index, fd, stopping):
+    pathlib.Path("{marks}", f"child-{{index}}").touch()
+    return original(fetch, index, fd, stopping)
+
+
+forked._child = _child
+"""
 
 
 # Loaded into the sweep with -p: the second of two fetching processes ends (exit code 3) once
@@ -164,9 +186,14 @@ def test_a_fetching_process_that_dies_costs_time_not_a_verdict(where, one_proces
 def test_facts_that_do_not_pickle_are_read_back_from_their_files(where, one_process, tmp_path):
     # Every fact as though its value would not pickle: the parent reads each back from its
     # evidence file, as --replay does, and judges alike.
-    (tmp_path / "no_pickles.py").write_text("from rootguard.distributed import forked\nforked._portable = lambda fact: None\n")
+    marks = tmp_path / "read-back"
+    (tmp_path / "no_pickles.py").write_text(
+        "import pathlib\nfrom rootguard.distributed import forked\n"
+        f"forked._portable = lambda fact: pathlib.Path({str(marks)!r}).touch()\n"  # None: no pickle
+    )
     data = pytest_run(where, "from-files", "--profile", str(where / "org.yaml"), "--fetch-processes", "2", "-p", "no_pickles",
                       env={"PYTHONPATH": str(tmp_path)})
+    assert marks.exists()  # the children sent no fact pickled
     assert cells(data) == cells(one_process)
     assert evidence_of(data) == evidence_of(one_process)
 

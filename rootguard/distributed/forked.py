@@ -39,6 +39,7 @@ from rootguard.accounts.botocore_sharing import forget_connections
 from rootguard.distributed.scheduling import owners
 from rootguard.distributed.sharing import SharedFacts, publish_listings, replayed
 from rootguard.facts import FactKey, FactResult, FactStore
+from rootguard.facts.limits import HUB_CALLER
 from rootguard.facts.prefetch import fetch_threads, prefetch
 from rootguard.facts.progress import TALLY, Progress
 
@@ -298,6 +299,11 @@ def fetch_in_children(stores: dict[str, FactStore], every_store: set[FactStore],
     accounts = sorted(wanted)
     children = ChildFetch(pack, processes, accounts, progress)
     publish_listings(children.locks, population_evidence)
+    # Every child calls AWS as the hub (its view of the organization, the AssumeRole into each
+    # account): the hub's --api-limit bounds hold across them, as in one process. An account's
+    # own calls come from the one child that owns it.
+    for in_flight in {store.in_flight for store in every_store}:
+        in_flight.share_between_processes([hub_id, HUB_CALLER])
 
     def fetch(index: int, tell: Callable) -> None:
         mine = [account_id for account_id in accounts if children.share[account_id] == index]

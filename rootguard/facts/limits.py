@@ -16,6 +16,7 @@ when throttled, so the back-off applies to one account's one service, not to the
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import threading
 from contextlib import contextmanager
 from typing import Iterator
@@ -74,6 +75,17 @@ class InFlight:
         self.limits = {**DEFAULT_LIMITS, **(changes or {})}
         self._lock = threading.Lock()
         self._slots: dict[tuple[str, str], threading.BoundedSemaphore] = {}
+        # Bounds several processes keep together (share_between_processes), by (family, caller).
+        self._shared: dict[tuple[str, str], object] = {}
+
+    def share_between_processes(self, callers) -> None:
+        """Before forking processes that call AWS as the same callers: each bound of theirs holds
+        across all the processes, on a semaphore they inherit (unnamed, as the fork start method makes it)."""
+        context = multiprocessing.get_context("fork")
+        for name, bound in self.limits.items():
+            if bound:
+                for caller in callers:
+                    self._shared.setdefault((name, caller), context.BoundedSemaphore(bound))
 
     @contextmanager
     def slot(self, caller: str, service: str, operation: str) -> Iterator[None]:
@@ -83,7 +95,9 @@ class InFlight:
             yield
             return
         key = (name, caller)
-        semaphore = self._slots.get(key)  # every request asks; the lock is taken only to make one
+        semaphore = self._shared.get(key)
+        if semaphore is None:
+            semaphore = self._slots.get(key)  # every request asks; the lock is taken only to make one
         if semaphore is None:
             with self._lock:
                 semaphore = self._slots.setdefault(key, threading.BoundedSemaphore(bound))
