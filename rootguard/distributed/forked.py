@@ -36,9 +36,11 @@ from collections import Counter
 from typing import Callable
 
 from rootguard.accounts.botocore_sharing import forget_connections
+from rootguard.distributed import usable_cores
 from rootguard.distributed.scheduling import owners
 from rootguard.distributed.sharing import SharedFacts, publish_listings, replayed
 from rootguard.facts import FactKey, FactResult, FactStore
+from rootguard.facts.context import INTERRUPTED
 from rootguard.facts.limits import HUB_CALLER
 from rootguard.facts.prefetch import fetch_threads, prefetch
 from rootguard.facts.progress import TALLY, Progress
@@ -48,14 +50,6 @@ STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 # How long the end of an interrupted run waits for its children to finish the requests they
 # have in flight (each then writes its evidence file) before it stops them outright.
 STOP_WAIT_SECONDS = 60.0
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (a container's CPU set, not the machine's)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def fetch_processes(option: str | int, accounts: int, bound: int) -> int:
@@ -315,7 +309,7 @@ def fetch_in_children(stores: dict[str, FactStore], every_store: set[FactStore],
             path = publish(store, fact)
             # Not a fact this child was stopped before asking for: the parent asks for it itself,
             # unless the whole run is stopping (then it too records the interruption).
-            if path and not (fact.error is not None and fact.error.code == "Interrupted"):
+            if path and not (fact.error is not None and fact.error.code == INTERRUPTED):
                 payload = _portable(fact)
                 with noted:
                     files.append((store.account.id, fact.key, path, payload))

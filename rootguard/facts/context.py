@@ -15,6 +15,9 @@ from rootguard.errors import FactError, UnexpectedResponse, describe_client_erro
 from rootguard.facts.progress import TALLY, retry_attempts
 from rootguard.facts.registry import REGISTRY, CallRecord, FactResult, Unreadable
 
+# The code of a fact not asked of AWS because the run was stopping (its evidence, and a replay of it, say so).
+INTERRUPTED = "Interrupted"
+
 if TYPE_CHECKING:
     from rootguard.facts.store import FactStore
 
@@ -70,8 +73,8 @@ class FactContext:
     def _client(self, record: CallRecord, service: str, region: str):
         if self.store.stopping.is_set():
             # The run was interrupted: send nothing more (in a moto run, the mock is gone by now).
-            record.error = {"Kind": "session", "Code": "Interrupted", "Action": record.action, "Message": "the run was interrupted"}
-            raise FactError(f"{record.action}: not asked, the run was interrupted", action=record.action, code="Interrupted")
+            record.error = {"Kind": "session", "Code": INTERRUPTED, "Action": record.action, "Message": "the run was interrupted"}
+            raise FactError(f"{record.action}: not asked, the run was interrupted", action=record.action, code=INTERRUPTED)
         try:
             return self.store.client(service, region)
         except FactError as exc:

@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 import rootguard
+from rootguard.distributed import usable_cores
 from rootguard.reports.exports import Export, PackData, failure_text, write_export
 
 
@@ -93,11 +94,7 @@ MIN_VERDICTS = 1000
 
 def pays(verdicts: int) -> bool:
     """Whether writing aside shortens this run's end: enough verdicts, and a second core to write them on."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return verdicts >= MIN_VERDICTS and cores > 1
+    return verdicts >= MIN_VERDICTS and usable_cores() > 1
 
 
 def start(pack: Path, chosen: list[type[Export]]) -> Aside | None:
