@@ -430,15 +430,16 @@ def test_report_dir_holding_a_pack_is_refused(pytester, demo_pack):
     assert "already holds an evidence pack" in result.errlines[0]
 
 
-def test_json_files_are_streamed_to_the_same_text_json_dumps_gives(tmp_path):
-    # Large enough to be written in several pieces, with values json needs `default` for.
+def test_json_files_have_the_text_json_dumps_gives_in_utf_8(tmp_path):
+    # With values json needs `default` for, and text beyond ASCII, written as UTF-8.
     document = {
         "results": [{"account_id": f"{n:012d}", "message": f"d\u00e9j\u00e0 vu {n}", "at": Path(f"/p/{n}")} for n in range(6000)],
-        "nested": {"empty": [], "none": None, "flag": True, "ratio": 0.5},
+        "nested": {"empty": [], "none": None, "flag": True, "ratio": 0.5, "large": 10**12, "tuple": (1, "a")},
     }
     path = tmp_path / "document.json"
     write_json_atomic(path, document)
-    assert path.read_text(encoding="utf-8") == json.dumps(document, indent=2, default=str) + "\n"
+    assert path.read_text(encoding="utf-8") == json.dumps(document, indent=2, default=str, ensure_ascii=False) + "\n"
+    assert "d\u00e9j\u00e0 vu 0" in path.read_text(encoding="utf-8")
     write_json_atomic(path, {"at": Path("/x")}, default=lambda value: f"path:{value}")
     assert json.loads(path.read_text(encoding="utf-8")) == {"at": "path:/x"}
     assert [p.name for p in tmp_path.iterdir()] == ["document.json"], "no temporary file is left behind"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import re
 import threading
 from pathlib import Path
 from typing import Any
 
+from rootguard.evidence.jsontext import NotFinite, indented
 from rootguard.facts import FactKey, FactResult, describe_key
 
 SECRET_KEYS = re.compile(
@@ -55,6 +55,8 @@ def redact(value: Any, key: str = "") -> Any:
         return "[redacted]"
     if isinstance(value, str):
         return mask_key_id(value)
+    if value.__class__ is float and value - value != 0.0:  # NaN or infinity: written by json (jsontext)
+        return NotFinite(value)
     return value
 
 
@@ -107,18 +109,18 @@ def write_fact(pack: Path, account, caller: dict | None, result: FactResult) -> 
         "error": None if result.error is None else {"code": result.error.code, "action": result.error.action, "message": str(result.error)},
     }
     target = os.path.join(pack, relative)
-    text = json.dumps(redact(document), indent=2, sort_keys=True, default=json_default)
+    text = indented(redact(document), default=json_default, sort_keys=True)
     # Atomic, and unique per process and thread: two xdist workers may both record a fact when
     # the first could not note its file for the other (rootguard.distributed.sharing), and a verdict may
     # need a file while the fetching thread still writes it.
     folder, file_name = os.path.split(target)
     temporary = os.path.join(folder, f".{file_name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        stream = open(temporary, "w", encoding="utf-8")
+        stream = open(temporary, "wb")
     except FileNotFoundError:  # the account's first file: its folder is made once, not per file
         os.makedirs(folder, exist_ok=True)
-        stream = open(temporary, "w", encoding="utf-8")
+        stream = open(temporary, "wb")
     with stream:
-        stream.write(text + "\n")
+        stream.write(text + b"\n")
     os.replace(temporary, target)
     return relative.as_posix()

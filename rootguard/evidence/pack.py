@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from rootguard.evidence.jsontext import indented, parse
 
 PACK_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -96,20 +97,13 @@ def discard_pack(pack: Path, before: set[str] | None) -> None:
 
 
 def write_json_atomic(path: Path, document: dict, default=str) -> None:
-    """Write `document` as indented JSON, streamed: at a thousand accounts results.json and the
-    manifest are tens of megabytes, and json.dumps would hold the text and its millions of pieces
-    in memory at once."""
+    """Write `document` as JSON indented by two spaces, UTF-8 (rootguard.evidence.jsontext).
+
+    At a thousand accounts results.json and the manifest are tens of megabytes: orjson holds
+    them as one bytes object, where json's indenting encoder made millions of pieces."""
     temporary = path.with_name(path.name + ".tmp")
-    encoder = json.JSONEncoder(indent=2, default=default)
-    with open(temporary, "w", encoding="utf-8") as handle:
-        pieces: list[str] = []
-        for piece in encoder.iterencode(document):
-            pieces.append(piece)
-            if len(pieces) >= 16384:
-                handle.write("".join(pieces))
-                pieces.clear()
-        pieces.append("\n")
-        handle.write("".join(pieces))
+    with open(temporary, "wb") as handle:
+        handle.write(indented(document, default=default) + b"\n")
     os.replace(temporary, path)  # a reader never sees half a file
 
 
@@ -125,7 +119,7 @@ def write_manifest(pack: Path, metadata: dict) -> Path:
 def read_manifest(pack: Path) -> dict:
     path = pack / MANIFEST
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = parse(path.read_bytes())
     except FileNotFoundError:
         raise PackError(f"{path}: no manifest: not a rootguard evidence pack, or the run is still writing it") from None
     except (OSError, ValueError) as exc:

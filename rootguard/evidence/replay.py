@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from rootguard.accounts import Account
 from rootguard.errors import FactError
 from rootguard.facts import action_name
+from rootguard.evidence.jsontext import parse
 from rootguard.evidence.pack import RESULTS, PackError
 from rootguard.profile import Profile, Waiver
 
@@ -40,7 +41,7 @@ class RecordedCalls:
             raise PackError(f"{pack}: no evidence/ folder to replay")
         for path in sorted(evidence.glob("*/*.json")):
             try:
-                self.add(json.loads(path.read_text(encoding="utf-8")))
+                self.add(parse(path.read_bytes()))
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise PackError(f"{path}: not a rootguard evidence file ({type(exc).__name__}: {exc})") from None
 
@@ -115,7 +116,7 @@ class RecordedRun:
         self.pack = pack
         path = pack / RESULTS
         try:
-            self.results = json.loads(path.read_text(encoding="utf-8"))
+            self.results = parse(path.read_bytes())
         except FileNotFoundError:
             raise PackError(f"{path}: no results.json: not a rootguard evidence pack") from None
         except (OSError, ValueError) as exc:
@@ -160,7 +161,7 @@ class RecordedRun:
     def population(self) -> dict | None:
         """The original's population.json (a pack from before it was written has none)."""
         try:
-            return json.loads((self.pack / "population.json").read_text(encoding="utf-8"))
+            return parse((self.pack / "population.json").read_bytes())
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:

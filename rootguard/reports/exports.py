@@ -20,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
+from rootguard.evidence.jsontext import parse
 from rootguard.evidence.pack import RESULTS, PackError
 from rootguard.reports import Reporter
 
@@ -37,7 +38,7 @@ class PackData:
     def _load(self, name: str, required: bool = True):
         path = self.pack / name
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            return parse(path.read_bytes())
         except FileNotFoundError:
             if required:
                 raise PackError(f"{path}: missing; the exports are written from it") from None
@@ -95,7 +96,7 @@ class PackData:
                 raise PackError(f"{self.pack / path}: unreadable evidence ({exc})") from None
             digests[path] = hashlib.sha256(raw).hexdigest()
             try:
-                document = json.loads(raw)
+                document = parse(raw)
             except ValueError as exc:
                 raise PackError(f"{self.pack / path}: unreadable evidence ({exc})") from None
             calls[path] = [
