@@ -104,24 +104,25 @@ def test_demo_gives_one_labelled_result_per_verdict_with_evidence(demo_pack):
             if framework.startswith("cis-"):
                 assert CIS_BENCHMARK_URL in links
         # Every verdict names its evidence files; one someone must act on carries them, with the
-        # AWS responses, as they are in the pack.
+        # AWS responses, as they are in the pack: each file attached under its pack path, as
+        # the file itself (a second name for it, not a copy).
         assert attachment(pack, result, "verdict")["evidence"] == entry["evidence"]
-        if entry["evidence"] and entry["outcome"] != "passed":
-            evidence = attachment(pack, result, "evidence")
-            assert sorted(evidence) == entry["evidence"]
-            assert all(evidence[path] == json.loads((pack / path).read_text()) for path in evidence)
-            assert all(document["calls"] for document in evidence.values())
-        elif entry["outcome"] == "passed":
-            assert "evidence" not in {a["name"] for a in result["attachments"]}
+        attached = {a["name"]: a["source"] for a in result["attachments"] if a["name"] != "verdict"}
+        if entry["outcome"] != "passed":
+            assert sorted(attached) == entry["evidence"]
+            for path, source in attached.items():
+                assert (pack / "allure-results" / source).samefile(pack / path)
+                assert attachment(pack, result, path)["calls"]
+        else:
+            assert not attached
 
     # A failure's attachment is the evidence itself: the credential report as IAM returned it.
     failed = [e for e in data["results"] if e["control"] == "root-mfa" and e["outcome"] == "failed"]
     assert failed, "the demo has accounts without root MFA"
     result, _ = allure[("root-mfa", failed[0]["account_id"], None)]
     assert result["status"] == "failed"
-    evidence = attachment(pack, result, "evidence")
     path = f"evidence/{failed[0]['account_id']}/iam.credential_report--us-east-1.json"
-    calls = {call["action"]: call for call in evidence[path]["calls"]}
+    calls = {call["action"]: call for call in attachment(pack, result, path)["calls"]}
     assert "<root_account>" in calls["iam:GetCredentialReport"]["response"]["Content"]
 
     environment = (pack / "allure-results" / "environment.properties").read_text()
@@ -325,6 +326,63 @@ def allure_items():
         parameters=[Parameter(name="account", value="member (210987654321)")],
     )
     return [result, TestResultContainer(uuid="c", name="account", children=["r"], start=1, stop=2)]
+
+
+def test_evidence_is_attached_as_the_file_itself_or_else_a_copy_of_it(tmp_path, monkeypatch):
+    import allure
+    from allure_commons.model2 import TestResult
+    from allure_commons.reporter import AllureReporter
+
+    from rootguard.reports.allure import attach_files
+
+    evidence = tmp_path / "evidence" / "123456789012" / "iam.summary--us-east-1.json"
+    evidence.parent.mkdir(parents=True)
+    evidence.write_text('{"calls": []}\n')
+    results = tmp_path / "allure-results"
+    results.mkdir()
+    name = "evidence/123456789012/iam.summary--us-east-1.json"
+
+    def attached(link_fails: bool) -> Path:
+        reporter = AllureReporter()
+        reporter.schedule_test("t", TestResult(uuid="t"))
+        if link_fails:  # another file system, or one without hard links
+            monkeypatch.setattr(os, "link", lambda source, target: (_ for _ in ()).throw(OSError(18, "cross-device link")))
+        attach_files([(name, str(evidence))], reporter, str(results))
+        (one,) = reporter.get_test("t").attachments
+        assert (one.name, one.type) == (name, "application/json") and one.source.endswith("-attachment.json")
+        return results / one.source
+
+    linked = attached(link_fails=False)
+    assert linked.samefile(evidence)
+    copied = attached(link_fails=True)
+    assert not copied.samefile(evidence) and copied.read_bytes() == evidence.read_bytes()
+
+    # Without allure-commons' own reporter running, allure's public call attaches it.
+    calls = []
+    monkeypatch.setattr(allure.attach, "file", lambda source, name, attachment_type: calls.append((source, name)))
+    attach_files([(name, str(evidence))], None, None)
+    assert calls == [(str(evidence), name)]
+
+
+def test_a_file_under_two_names_is_hashed_once_and_verified_under_both(tmp_path, monkeypatch):
+    from rootguard.evidence import pack as packs
+
+    (tmp_path / "evidence").mkdir()
+    (tmp_path / "allure-results").mkdir()
+    (tmp_path / "evidence" / "a.json").write_text("{}\n")
+    os.link(tmp_path / "evidence" / "a.json", tmp_path / "allure-results" / "x-attachment.json")
+    (tmp_path / "results.json").write_text("{}\n")
+    hashed = []
+    real = packs.sha256_file
+    monkeypatch.setattr(packs, "sha256_file", lambda path: hashed.append(os.path.basename(path)) or real(path))
+    packs.write_manifest(tmp_path, {})
+    files = json.loads((tmp_path / "manifest.json").read_text())["files"]
+    assert files["evidence/a.json"] == files["allure-results/x-attachment.json"] == real(tmp_path / "results.json")
+    assert sorted(hashed) == ["results.json", "x-attachment.json"]
+    assert packs.verify(tmp_path).ok
+    # Changing the file changes it under both names, and verify names both.
+    (tmp_path / "evidence" / "a.json").write_text("{} \n")
+    assert packs.verify(tmp_path).changed == ["allure-results/x-attachment.json", "evidence/a.json"]
 
 
 @pytest.mark.parametrize("indent", ["", "1"])

@@ -37,6 +37,24 @@ def sha256_file(path: Path | str) -> str:
     return digest.hexdigest()
 
 
+def sha256_files(base: str, relatives) -> dict[str, str]:
+    """The SHA-256 of each file (paths relative to `base`), each file read once: the names a file
+    has under hard links (an Allure attachment of an evidence file) share one digest."""
+    digests: dict[str, str] = {}
+    linked: dict[tuple[int, int], str] = {}
+    for relative in relatives:
+        path = os.path.join(base, relative)
+        status = os.stat(path)
+        if status.st_nlink > 1:
+            known = linked.get((status.st_dev, status.st_ino))
+            if known is None:
+                known = linked[(status.st_dev, status.st_ino)] = sha256_file(path)
+            digests[relative] = known
+        else:
+            digests[relative] = sha256_file(path)
+    return digests
+
+
 def is_signoff(relative: str) -> bool:
     """Whether a pack path is a sign-off file: only `signoffs/<name>.json` is, so that anything
     else put under signoffs/ is still a file the manifest does not know, and verify names it."""
@@ -109,7 +127,7 @@ def write_json_atomic(path: Path, document: dict, default=str) -> None:
 
 def write_manifest(pack: Path, metadata: dict) -> Path:
     base = os.fspath(pack)
-    files = {relative: sha256_file(os.path.join(base, relative)) for relative in pack_files(pack)}
+    files = sha256_files(base, pack_files(pack))
     document = {"pack_format": PACK_FORMAT, **metadata, "algorithm": "sha256", "files": files}
     path = pack / MANIFEST
     write_json_atomic(path, document)
@@ -150,11 +168,11 @@ def verify(pack: Path) -> Verification:
     recorded: dict = manifest["files"]
     result = Verification(manifest)
     present = set(pack_files(pack))
-    base = os.fspath(pack)
+    found = sha256_files(os.fspath(pack), sorted(present.intersection(recorded)))
     for relative, expected in sorted(recorded.items()):
         if relative not in present:
             result.missing.append(relative)
-        elif sha256_file(os.path.join(base, relative)) != expected:
+        elif found[relative] != expected:
             result.changed.append(relative)
     result.added = sorted(present - set(recorded))
     return result
