@@ -251,6 +251,10 @@ def test_single_file_html_report_built_at_run_end_and_by_rootguard_report(pytest
     assert external_resources(html) == [] and "googletagmanager" not in html
     files = embedded_files(html)
     assert sum(1 for name in files if name.startswith("data/test-results/")) == len(data["results"])
+    # Every attachment a result names made it into the report, a failed verdict's evidence files
+    # (attached as links to them) among them.
+    shown = b"".join(body for name, body in files.items() if name.startswith("data/test-results/"))
+    assert b'"missed":true' not in shown and b'"name":"evidence/' in shown
     categories = json.loads(files["widgets/categories.json"])
     counted = {node["name"]: node["statistic"] for node in categories["nodes"].values() if node["type"] == "category"}
     outcomes = [r["outcome"] for r in data["results"]]
@@ -342,18 +346,22 @@ def test_evidence_is_attached_as_the_file_itself_or_else_a_copy_of_it(tmp_path, 
     results.mkdir()
     name = "evidence/123456789012/iam.summary--us-east-1.json"
 
+    # allure-commons keeps its running items per thread, for every reporter: each test here is
+    # dropped once looked at.
     def attached(link_fails: bool) -> Path:
-        reporter = AllureReporter()
-        reporter.schedule_test("t", TestResult(uuid="t"))
+        reporter, test = AllureReporter(), f"t-{link_fails}"
+        reporter.schedule_test(test, TestResult(uuid=test))
         if link_fails:  # another file system, or one without hard links
             monkeypatch.setattr(os, "link", lambda source, target: (_ for _ in ()).throw(OSError(18, "cross-device link")))
         attach_files([(name, str(evidence))], reporter, str(results))
-        (one,) = reporter.get_test("t").attachments
+        (one,) = reporter.get_test(test).attachments
+        reporter.drop_test(test)
         assert (one.name, one.type) == (name, "application/json") and one.source.endswith("-attachment.json")
         return results / one.source
 
     linked = attached(link_fails=False)
     assert linked.samefile(evidence)
+
     copied = attached(link_fails=True)
     assert not copied.samefile(evidence) and copied.read_bytes() == evidence.read_bytes()
 
