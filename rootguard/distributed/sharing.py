@@ -18,11 +18,11 @@ the next worker to fetch the fact itself.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from typing import Callable, Collection
 
 from rootguard.evidence.documents import evidence_name
-from rootguard.evidence.jsontext import parse
 from rootguard.facts import FactContext, FactKey, FactResult, FactStore
 from rootguard.facts.registry import REGISTRY
 from rootguard.evidence.replay import RecordedCalls, ReplayClient
@@ -87,7 +87,7 @@ def replayed(pack: str, store: FactStore, key: FactKey, path: str) -> FactResult
     """The fact read back from the evidence file (at `path` in the pack) another process of this run wrote; None if unreadable."""
     try:
         with open(os.path.join(pack, path), "rb") as stream:
-            document = parse(stream.read())
+            document = json.loads(stream.read())  # the json module: numbers read exactly (jsontext)
         calls = RecordedCalls()
         calls.add(document)
     except (OSError, ValueError, KeyError, TypeError):

@@ -2,29 +2,31 @@
 
 The json module indents only in Python (its C encoder is used without `indent`): an evidence
 file cost 20 times as much CPU to write that way, and a sweep writes about thirty an account.
-orjson writes the same indented text as `json.dumps(indent=2, ensure_ascii=False)`, and
-parses several times faster. What it cannot write exactly goes to the json module instead,
-so a file always says what the run held in memory:
+orjson writes the same indented text as `json.dumps(indent=2, ensure_ascii=False)`. What it
+cannot write exactly goes to the json module instead, so a file always says what the run
+held in memory:
 
 - an integer beyond 64 bits (orjson refuses it);
 - a float that is not finite, which JSON has no number for. orjson writes `null`; the json
   module writes `NaN` and reads it back as the same float. `redact` marks such a float
   (NotFinite), and orjson, which does not write float subclasses, hands it to `default`.
 
-Read back, a document whose text holds a run of 20 digits or more (a number orjson would turn
-into a float) or a `NaN` (which orjson refuses) is parsed by the json module.
+Reading, orjson is faster on small files (an evidence file: 4 against 11 microseconds) and
+about the same on large ones. It reads an integer beyond 64 bits as a float, so `parse` is
+for what no verdict is judged on: the run's own documents (results.json, the manifest, the
+population) and what the exports take from evidence files (actions, regions, error codes).
+Evidence read back to judge on (a replay, a fact another process of the run wrote) is read
+with the json module, whose numbers are exact.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Callable
 
 import orjson
 
 OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
-LONG_NUMBER = re.compile(rb"\d{20}")
 
 
 class NotFinite(float):
@@ -50,10 +52,8 @@ def indented(document: Any, default: Callable[[Any], Any] = str, sort_keys: bool
 
 
 def parse(raw: bytes) -> Any:
-    """A JSON document from its bytes; ValueError when it is not one."""
-    if LONG_NUMBER.search(raw) is None:
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass  # NaN or Infinity, which the json module reads; or not JSON, which it rejects too
-    return json.loads(raw)
+    """A JSON document from its bytes (see the module's docstring for what it may read); ValueError when it is not one."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)  # NaN or Infinity, which the json module reads; or not JSON, which it rejects too
