@@ -121,7 +121,8 @@ def write_json_atomic(path: Path, document: dict, default=str) -> None:
     them as one bytes object, where json's indenting encoder made millions of pieces."""
     temporary = path.with_name(path.name + ".tmp")
     with open(temporary, "wb") as handle:
-        handle.write(indented(document, default=default) + b"\n")
+        handle.write(indented(document, default=default))  # not `+ b"\n"`: a second copy of tens of megabytes
+        handle.write(b"\n")
     os.replace(temporary, path)  # a reader never sees half a file
 
 
