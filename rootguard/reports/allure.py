@@ -139,7 +139,7 @@ def attach_files(files: list[tuple[str, str]], reporter, folder: str | None) -> 
 
 
 def allure_reporter() -> tuple:
-    """allure-pytest's running reporter and the folder its file logger writes; (None, None) when either is not there."""
+    """allure-pytest's running reporter and the folder its file logger writes, each None when it is not there."""
     import allure_commons
     from allure_commons.logger import AllureFileLogger
     from allure_commons.reporter import AllureReporter
