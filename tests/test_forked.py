@@ -65,9 +65,7 @@ def test_what_the_children_tell_reaches_the_parent(tmp_path):
         TALLY.throttle("organizations")
         tell(None, 0, [])
 
-    children.start(fetch, threading.Event())
-    children.wait()
-    children.close()
+    run_to_the_end(children, fetch)
     assert children.failed == []
     assert sorted(account for account, _ in children._files) == ids
     assert children._files[(ids[0], ("iam.summary", "us-east-1", ()))] == (f"evidence/{ids[0]}/iam.summary.json", None)
@@ -86,19 +84,29 @@ def test_the_accounts_are_dealt_out_evenly_and_each_to_one_child(tmp_path):
     children.close()
 
 
+def first_of(children: ChildFetch, index: int) -> str:
+    """The first account, by id, in the share of child `index`."""
+    return min(account for account, owner in children.share.items() if owner == index)
+
+
+def run_to_the_end(children: ChildFetch, fetch) -> None:
+    """Start the children on `fetch`, wait for them, and close them."""
+    children.start(fetch, threading.Event())
+    children.wait()
+    children.close()
+
+
 def test_a_child_that_fails_is_named_and_what_it_told_is_kept(tmp_path):
     ids = accounts(4)
     children = ChildFetch(str(tmp_path), 2, ids)
 
     def fetch(index, tell):
-        first = next(a for a in ids if children.share[a] == index)
+        first = first_of(children, index)
         tell(first, 0, [(first, ("iam.summary", "us-east-1", ()), f"evidence/{first}/iam.summary.json", None)])
         if index == 1:
             raise RuntimeError("a defect")
 
-    children.start(fetch, threading.Event())
-    children.wait()
-    children.close()
+    run_to_the_end(children, fetch)
     assert children.failed == ["fetching process 2 of 2 ended with exit code 1"]
     assert len(children._files) == 2
 
@@ -127,7 +135,7 @@ def test_stopped_children_end_once_their_work_in_hand_is_done(tmp_path):
     children = ChildFetch(str(tmp_path), 2, ids)
 
     def tell_after_the_stop(index, tell):
-        mine = next(a for a in ids if children.share[a] == index)
+        mine = first_of(children, index)
         tell(mine, 0, [(mine, ("iam.summary", "us-east-1", ()), "written after the stop", None)])
 
     start_waiting_children(tmp_path, children, tell_after_the_stop)
@@ -178,9 +186,7 @@ def test_a_failed_child_leaves_no_half_written_evidence_file(tmp_path):
         if index == 0:
             raise RuntimeError("ended while writing")
 
-    children.start(fetch, threading.Event())
-    children.wait()
-    children.close()
+    run_to_the_end(children, fetch)
     assert children.failed == ["fetching process 1 of 2 ended with exit code 1"]
     left = sorted(path.name for path in folder.iterdir())
     assert len(left) == 2 and someone_elses.name in left  # the child that ended well, and another process's, are not touched

@@ -141,17 +141,23 @@ def attach_files(files: list[tuple[str, str]], reporter, folder: str | None) -> 
 def allure_reporter() -> tuple:
     """allure-pytest's running reporter and the folder its file logger writes, each None when it is not there."""
     import allure_commons
-    from allure_commons.logger import AllureFileLogger
     from allure_commons.reporter import AllureReporter
 
-    reporter = folder = None
-    for plugin in allure_commons.plugin_manager.get_plugins():
-        logger = getattr(plugin, "allure_logger", None)
-        if isinstance(logger, AllureReporter):
-            reporter = logger
-        elif type(plugin) is AllureFileLogger:
-            folder = os.fspath(plugin._report_dir)
-    return reporter, folder
+    reporters = [
+        plugin.allure_logger for plugin in allure_commons.plugin_manager.get_plugins()
+        if isinstance(getattr(plugin, "allure_logger", None), AllureReporter)
+    ]
+    loggers = allure_file_loggers()
+    return (reporters[-1] if reporters else None), (os.fspath(loggers[-1]._report_dir) if loggers else None)
+
+
+def allure_file_loggers() -> list:
+    """allure-commons' own file loggers that are registered (allure-pytest registers one in its
+    pytest_configure); a logger of a class someone derived from it is not one of them."""
+    import allure_commons
+    from allure_commons.logger import AllureFileLogger
+
+    return [plugin for plugin in allure_commons.plugin_manager.get_plugins() if type(plugin) is AllureFileLogger]
 
 
 def allure_cli(rootpath: Path) -> list[str] | None:
@@ -264,13 +270,9 @@ def _plain(value):
 
 def quicken_allure_writer() -> list:
     """Give allure-pytest's file loggers write_allure_item; returns those it changed (allure-pytest registers one in its pytest_configure)."""
-    import allure_commons
-    from allure_commons.logger import AllureFileLogger
-
     changed = []
-    for plugin in allure_commons.plugin_manager.get_plugins():
-        # Its own class only: a logger someone derived may write differently.
-        if type(plugin) is AllureFileLogger and "_report_item" not in vars(plugin):
+    for plugin in allure_file_loggers():  # its own class only: a logger someone derived may write differently
+        if "_report_item" not in vars(plugin):
             # On the instance: the hooks allure registered call self._report_item.
             plugin._report_item = types.MethodType(write_allure_item, plugin)
             changed.append(plugin)
