@@ -35,7 +35,7 @@ from rootguard.evidence.replay import RecordedCalls, RecordedRun, ReplayConnecto
 from rootguard.evidence.writer import EvidenceWriter
 from rootguard.facts import FactStore
 from rootguard.facts.progress import Progress
-from rootguard.facts.prefetch import fetch_threads, on_pool, prefetch, wanted_facts
+from rootguard.facts.prefetch import fetch_threads, in_fetch_order, judged_on, on_pool, prefetch, wanted_facts
 from rootguard.frameworks import load_catalogs
 from rootguard.accounts.botocore_sharing import forget_models as forget_botocore_models
 from rootguard.gate import EXIT_AWS_UNREACHABLE, EXIT_REPLAY_DIFFERS, decide
@@ -493,14 +493,23 @@ class Run:
                 self.stores, self._every_store, wanted, self.config.getoption("fetch_workers"), processes, str(self.pack),
                 self.evidence.write_early, self.sweep.caller["Account"], self.sweep.population_evidence, self.stopping, progress,
             )
-            after = ("the facts it did not fetch are fetched as the tests ask for them" if self.children.started
-                     else "this process fetches with its own threads")
+            if self.children.started:
+                # The tests follow the fetch (ChildFetch.ready), so they run in the order it takes the accounts.
+                in_fetch_order(session.items)
             for failure in self.children.failed:
-                self._say(f"rootguard: {failure}; {after}")
+                self._say(f"rootguard: {failure}; this process fetches with its own threads")
         if not (self.children and self.children.started):
             prefetch(self.stores, wanted, self.fetch_threads(), self.stopping, lambda: self._frozen, progress)
         gc.freeze()
         self.collect_less_often()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem) -> None:
+        # Before the test's set-up, so no phase of it counts the wait.
+        if self.children is not None and self.children.started:
+            where = judged_on(item)
+            if where is not None:
+                self.children.ready(where[0].id)
 
     def _say(self, message: str) -> None:
         """One line on the terminal, beside pytest's own output (stderr without a terminal reporter)."""
@@ -513,7 +522,13 @@ class Run:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtestloop(self, session: pytest.Session):
         try:
-            return (yield)
+            outcome = yield
+            if self.children is not None and self.children.started:
+                # Interrupted, the loop raises instead, and the run's end stops the children (close).
+                self.children.finish(cut_short=bool(session.shouldstop or session.shouldfail))
+                for failure in self.children.failed:
+                    self._say(f"rootguard: {failure}; the facts it did not fetch were fetched as the tests asked for them")
+            return outcome
         finally:
             # What the tests leave behind (every verdict and report) lives until the run ends,
             # and the full collections of the run's end walked all of it: one while the

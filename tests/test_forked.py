@@ -11,6 +11,7 @@ import pickle
 import sys
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -245,3 +246,101 @@ def test_no_process_to_be_had_leaves_the_fetch_to_the_run(tmp_path, monkeypatch)
     assert children.failed == ["could not start the fetching processes ([Errno 11] Resource temporarily unavailable)"]
     assert children._children == {}  # the one forked was stopped and reaped
     assert not os.path.exists(children.locks)
+
+
+def test_the_tests_on_an_account_wait_for_its_facts_only(tmp_path):
+    """ready(account) returns once that account's child has told all its facts, while the children go on."""
+    ids = accounts(4)
+    children = ChildFetch(str(tmp_path), 2, ids)
+    last = max(ids)
+    gate = tmp_path / "let-the-last-account-go"
+
+    def fetch(index, tell):
+        for account_id in sorted(a for a in ids if children.share[a] == index):
+            if account_id == last:
+                deadline = time.monotonic() + 30
+                while not gate.exists() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            tell(account_id, 0, [(account_id, ("iam.summary", "us-east-1", ()), f"evidence/{account_id}/iam.summary.json", None)])
+
+    children.start(fetch, threading.Event())
+    for account_id in sorted(set(ids) - {last}):
+        children.ready(account_id)  # while the last account is held back
+        assert (account_id, ("iam.summary", "us-east-1", ())) in children._files
+    assert last not in children._closed
+    gate.touch()
+    children.ready(last)
+    assert (last, ("iam.summary", "us-east-1", ())) in children._files
+    children.ready("999999999999")  # no child's: nothing to wait for
+    children.finish()
+    children.close()
+    assert children.failed == []
+
+
+def test_a_child_that_ends_early_keeps_no_test_waiting(tmp_path):
+    ids = accounts(2)
+    children = ChildFetch(str(tmp_path), 2, ids)
+
+    def fetch(index, tell):
+        if index == 1:
+            os._exit(3)  # tells nothing
+        for account_id in (a for a in ids if children.share[a] == index):
+            tell(account_id, 0, [])
+
+    children.start(fetch, threading.Event())
+    started = time.monotonic()
+    for account_id in ids:
+        children.ready(account_id)
+    assert time.monotonic() - started < 10
+    assert len(children._closed) == 1  # the other child's account was never told: its tests fetch its facts
+    children.finish()
+    children.close()
+    assert children.failed == ["fetching process 2 of 2 ended with exit code 3"]
+
+
+def test_an_interrupted_wait_for_an_account_stops_the_children(tmp_path, monkeypatch):
+    ids = accounts(2)
+    children = ChildFetch(str(tmp_path), 2, ids)
+    start_waiting_children(tmp_path, children)
+    monkeypatch.setattr(children._told, "wait", lambda timeout=None: (_ for _ in ()).throw(KeyboardInterrupt()))
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        children.ready(ids[0])
+    children.close(timeout=30)
+    assert time.monotonic() - started < 10  # stopped by the wait, not killed at the close's end
+    assert children.failed == []
+
+
+def test_a_loop_cut_short_stops_the_children_it_no_longer_needs(tmp_path):
+    ids = accounts(2)
+    children = ChildFetch(str(tmp_path), 2, ids)
+    start_waiting_children(tmp_path, children)  # each waits for its stop, as a long fetch would go on
+    started = time.monotonic()
+    children.finish(cut_short=True)
+    assert time.monotonic() - started < 10
+    assert children._children == {} and children.failed == []
+    children.close()
+
+
+class Sharing:
+    """Stands in for the parent's SharedFacts: records what it was asked."""
+
+    def __init__(self):
+        self.asked = []
+
+    def fetch(self, store, key):
+        self.asked.append((store.account.id, key))
+        return "through the lock file"
+
+
+def test_a_fact_not_told_goes_through_its_lock_file_while_the_children_fetch(tmp_path):
+    """A child may be fetching it now, or have published it without telling it yet: the parent
+    takes the fact's lock (SharedFacts decides which facts have one), never fetches beside it."""
+    ids = accounts(2)
+    children = ChildFetch(str(tmp_path), 2, ids)
+    children.sharing = Sharing()
+    store = SimpleNamespace(account=SimpleNamespace(id=ids[0]))
+    key = ("organizations.organization", "us-east-1", ())
+    assert children.fetch(store, key) == "through the lock file"
+    assert children.sharing.asked == [(ids[0], key)]
+    children.close()

@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -176,11 +177,64 @@ def test_a_fetching_process_that_dies_costs_time_not_a_verdict(where, one_proces
     output = []
     data = pytest_run(where, "dying", "--profile", str(where / "org.yaml"), "--fetch-processes", "2", "-p", "dying_child",
                       env={"PYTHONPATH": str(tmp_path)}, output=output)
-    assert "rootguard: fetching process 2 of 2 ended with exit code 3; the facts it did not fetch are fetched as the tests ask for them" in output[0]
+    assert "rootguard: fetching process 2 of 2 ended with exit code 3; the facts it did not fetch were fetched as the tests asked for them" in output[0]
     assert data["complete"]
     assert cells(data) == cells(one_process)
     assert evidence_of(data) == evidence_of(one_process)
     assert rootguard(where, "verify", str(where / "dying")).returncode == 0
+
+
+# Loaded into the sweep with -p: each fetching process holds back telling of every account but
+# the first (the lowest id) until a test has run, or a minute has passed; the parent marks its
+# first test.
+FOLLOWING = """
+import pathlib
+import time
+from rootguard.distributed import forked
+
+original = forked._child
+marks = pathlib.Path({marks!r})
+ran = marks / "a-test-ran"
+
+
+def _child(fetch, index, fd, stopping):
+    deadline = time.monotonic() + 60
+
+    def holding_back(index, tell):
+        def tell_once_a_test_ran(closed, errors, files):
+            if closed is not None and closed != {first!r}:
+                while not ran.exists() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                (marks / ("told-" + closed)).write_text("after a test" if ran.exists() else "before any test")
+            tell(closed, errors, files)
+
+        fetch(index, tell_once_a_test_ran)
+
+    return original(holding_back, index, fd, stopping)
+
+
+forked._child = _child
+
+
+def pytest_runtest_call(item):
+    ran.touch()
+"""
+
+
+def test_the_tests_start_while_the_children_still_fetch(where, one_process, tmp_path):
+    first = min(a["account_id"] for a in one_process["accounts"])
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    (tmp_path / "following.py").write_text(FOLLOWING.format(marks=str(marks), first=first))
+    started = time.monotonic()
+    data = pytest_run(where, "following", "--profile", str(where / "org.yaml"), "--fetch-processes", "2", "-p", "following",
+                      env={"PYTHONPATH": str(tmp_path)})
+    assert time.monotonic() - started < 60  # no child waited out its minute
+    told = {path.name: path.read_text() for path in marks.glob("told-*")}
+    assert len(told) == len(one_process["accounts"]) - 1
+    assert set(told.values()) == {"after a test"}  # a test ran before the children had told all accounts
+    assert cells(data) == cells(one_process)
+    assert evidence_of(data) == evidence_of(one_process)
 
 
 def test_facts_that_do_not_pickle_are_read_back_from_their_files(where, one_process, tmp_path):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
 from rootguard.accounts import Account
 from rootguard.errors import FactError
-from rootguard.facts.prefetch import ACCOUNTS_PER_WORKERS, Dependencies, fetch_threads, prefetch
+from rootguard.facts.prefetch import ACCOUNTS_PER_WORKERS, Dependencies, fetch_threads, in_fetch_order, prefetch
 from rootguard.facts.registry import REGISTRY, FactSpec
 from rootguard.facts.store import FactStore
 
@@ -287,3 +288,40 @@ def test_steps_parked_on_a_fetch_that_fails_with_a_defect_end_the_prefetch_with_
     runner.join(30)  # a step parked on the failed fetch and never handed back would hang it
     assert not runner.is_alive()
     assert [str(exc) for exc in raised] == ["a defect in the trail reader"]
+
+
+class Item:
+    """What in_fetch_order reads of a pytest item: its control marker and its (account, region) parameter."""
+
+    def __init__(self, control: str, account_id: str | None):
+        self.name = f"{control}[{account_id}]"
+        self.control = control
+        if account_id is not None:
+            self.callspec = SimpleNamespace(params={"account": (Account(id=account_id, name=account_id, source="test"), "us-east-1")})
+
+    def get_closest_marker(self, name):
+        return object() if name == "control" and self.control != "not-a-control" else None
+
+
+def test_tests_follow_the_fetch_in_runs_of_accounts_in_the_order_of_their_ids():
+    ids = [f"{300000000000 + i}" for i in range(7)]
+    shuffled = [ids[i] for i in (3, 0, 6, 1, 5, 2, 4)]
+    items = [Item(control, account) for control in ("root_mfa", "trail") for account in shuffled]
+    items.insert(3, Item("hub_only", None))
+    items.insert(0, Item("not-a-control", ids[0]))
+    in_fetch_order(items, runs=3)  # runs of 3 accounts: 0-2, 3-5, 6
+    assert [item.name for item in items] == [
+        *(f"root_mfa[{a}]" for a in (ids[0], ids[1], ids[2])), *(f"trail[{a}]" for a in (ids[0], ids[1], ids[2])),
+        *(f"root_mfa[{a}]" for a in (ids[3], ids[5], ids[4])), *(f"trail[{a}]" for a in (ids[3], ids[5], ids[4])),
+        f"root_mfa[{ids[6]}]", f"trail[{ids[6]}]",
+        "not-a-control[300000000000]", "hub_only[None]",  # tests on no account come last, in their order
+    ]
+
+
+def test_more_runs_than_accounts_make_a_run_of_each():
+    items = [Item("root_mfa", a) for a in ("300000000002", "300000000001")] + [Item("trail", a) for a in ("300000000002", "300000000001")]
+    in_fetch_order(items)
+    assert [item.name for item in items] == ["root_mfa[300000000001]", "trail[300000000001]", "root_mfa[300000000002]", "trail[300000000002]"]
+    nothing = [Item("hub_only", None)]
+    in_fetch_order(nothing)
+    assert [item.name for item in nothing] == ["hub_only[None]"]

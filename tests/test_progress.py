@@ -60,6 +60,28 @@ def test_counts_and_estimate():
     assert progress.line(final=True) == "rootguard: fetched the facts of 4/4 accounts: 2 requests, 1 error, 2 retries, in 3.0 s"
 
 
+def test_held_while_the_tests_run_then_one_last_line_timed_at_the_fetchs_end():
+    """Children fetching while the tests run (rootguard.distributed.forked): no line beside pytest's
+    own output once the tests start, and the last on a line of its own, with the fetch's own time."""
+    for tty in (False, True):
+        clock, reporter = Clock(), Reporter()
+        progress = Progress(reporter, total=2, tty=tty, clock=clock)
+        progress.start()
+        progress.hold()
+        shown = len(reporter.shown)
+        progress.account_done(errors=0)
+        progress.account_done(errors=0)
+        clock.now += 4
+        progress.end()
+        clock.now += 30  # the tests go on after the fetch
+        progress.end()  # only the first end counts
+        assert len(reporter.shown) == shown  # nothing while held
+        progress.stop()
+        assert reporter.shown[-1] == ("line", "rootguard: fetched the facts of 2/2 accounts: 0 requests, 0 errors, 0 retries, in 4.0 s")
+        if tty:  # the rewritten line is left on a line of its own when the tests start
+            assert reporter.shown[shown - 1] == ("write", "\n")
+
+
 def test_retry_attempts_read_from_botocore_metadata():
     assert retry_attempts({"ResponseMetadata": {"RetryAttempts": 3}}) == 3
     assert retry_attempts({"Error": {"Code": "Throttling"}, "ResponseMetadata": {"RetryAttempts": 0}}) == 0

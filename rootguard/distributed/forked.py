@@ -8,11 +8,15 @@ of --fetch-workers, and writing each fact's evidence file as the process alone w
 several children need (the hub's view of the organization, an organization trail's status)
 is fetched once, through lock files, as between -n workers (SharedFacts). Each child tells
 the parent, account by account, each fact it fetched (pickled: its value or error, its calls,
-what it stands on) and the evidence file that holds it; the run waits for the children, then
-its tests take each fact in as the child had it. A fact that does not pickle is read back
-from its file, as --replay does (the fact's code run again on the recorded responses); one
-no child told of (worked out from others, or one a child never reached) the parent works out
-or fetches itself: a child that fails costs time, never a verdict.
+what it stands on) and the evidence file that holds it. The tests do not wait for the whole
+fetch: those on an account start once its child has told all of its facts (`ready`), and take
+each fact in as the child had it, while the children fetch the accounts after it (the run
+orders its tests in runs of accounts, in the order the children fetch them:
+rootguard.facts.prefetch.in_fetch_order). A fact that does not pickle is read back from its
+file, as --replay does (the fact's code run again on the recorded responses); a fact several
+processes read is found through its lock file; one no child told of (worked out from others,
+or one a child never reached) the parent works out or fetches itself: a child that fails
+costs time, never a verdict.
 
 Forked, a child starts with the parent's accounts, stores and credentials as they are, and
 nothing to import or collect; the connections the parent left open are dropped in the child
@@ -50,6 +54,9 @@ STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 # How long the end of an interrupted run waits for its children to finish the requests they
 # have in flight (each then writes its evidence file) before it stops them outright.
 STOP_WAIT_SECONDS = 60.0
+# The children fetch at a lower priority than the parent, whose tests follow their fetch: with
+# every core busy, the tests keep pace, and the children take the cores whenever the tests wait.
+CHILD_NICENESS = 10
 
 
 def fetch_processes(option: str | int, accounts: int, bound: int) -> int:
@@ -83,6 +90,11 @@ class ChildFetch:
         self.failed: list[str] = []  # what became of each child that did not end well, for the run's output
         self._files: dict[tuple[str, FactKey], str] = {}
         self._lock = threading.Lock()
+        self._told = threading.Condition(self._lock)  # an account closed, or a child done telling
+        self._closed: set[str] = set()  # the accounts whose facts their child has told all of
+        self._ended: set[int] = set()  # the children done telling (ended, or their pipe broken)
+        self._quieted = False
+        self.sharing: SharedFacts | None = None  # the parent's way to the facts several processes read
         self._children: dict[int, int] = {}  # index -> pid, until reaped
         self._readers: list[threading.Thread] = []
         self.started = False  # every child forked
@@ -118,23 +130,51 @@ class ChildFetch:
 
     def _read(self, fd: int, index: int) -> None:
         told = (0, 0, Counter())
-        with os.fdopen(fd, "rb") as stream:
-            while True:
-                head = stream.read(_LENGTH.size)
-                if len(head) < _LENGTH.size:
-                    break
-                size = _LENGTH.unpack(head)[0]
-                body = stream.read(size)
-                if len(body) < size:
-                    break  # the child ended in the middle of a message: what it told before stands
-                closed, errors, files, tally = pickle.loads(body)
-                with self._lock:
-                    for account_id, key, path, payload in files:
-                        self._files[(account_id, key)] = (path, payload)
-                TALLY.absorb(tally[0] - told[0], tally[1] - told[1], Counter(tally[2]) - told[2])
-                told = (tally[0], tally[1], Counter(tally[2]))
-                if closed is not None and self.progress is not None:
-                    self.progress.account_done(errors)
+        try:
+            with os.fdopen(fd, "rb") as stream:
+                while True:
+                    head = stream.read(_LENGTH.size)
+                    if len(head) < _LENGTH.size:
+                        break
+                    size = _LENGTH.unpack(head)[0]
+                    body = stream.read(size)
+                    if len(body) < size:
+                        break  # the child ended in the middle of a message: what it told before stands
+                    closed, errors, files, tally = pickle.loads(body)
+                    TALLY.absorb(tally[0] - told[0], tally[1] - told[1], Counter(tally[2]) - told[2])
+                    told = (tally[0], tally[1], Counter(tally[2]))
+                    if closed is not None and self.progress is not None:
+                        self.progress.account_done(errors)
+                    with self._lock:
+                        for account_id, key, path, payload in files:
+                            self._files[(account_id, key)] = (path, payload)
+                        if closed is not None:
+                            self._closed.add(closed)
+                            self._told.notify_all()
+        finally:
+            # Whatever ended the telling, no test waits on this child any longer (ready).
+            with self._lock:
+                self._ended.add(index)
+                if len(self._ended) == self.processes and self.progress is not None:
+                    self.progress.end()
+                self._told.notify_all()
+
+    def ready(self, account_id: str) -> None:
+        """Until the account's facts are all told, or its child can tell no more: the tests on it then
+        start, while the children go on with later accounts. Interrupted, the children stop too."""
+        owner = self.share.get(account_id)
+        try:
+            with self._lock:
+                while owner is not None and account_id not in self._closed and owner not in self._ended:
+                    self._told.wait(0.5)
+        except BaseException:
+            self.stop()
+            raise
+        if not self._quieted and self.progress is not None:
+            # The first test starts: from here pytest's own output shows how the sweep goes, and
+            # a progress line rewritten beside it would break its lines (the last line comes at the end, finish).
+            self._quieted = True
+            self.progress.hold()
 
     def wait(self) -> None:
         """Until every child has told all and ended. Interrupted (Ctrl-C, SIGTERM), the children stop too."""
@@ -190,9 +230,28 @@ class ChildFetch:
                     with contextlib.suppress(OSError):
                         os.unlink(left)
 
+    def finish(self, cut_short: bool = False) -> None:
+        """The tests are done: wait for the children to end, and show the fetch's last progress line.
+
+        Each account a test asked for is in by now, so the children are at most telling their
+        last; a test loop `cut_short` (-x, --maxfail) first tells them to start nothing more.
+        """
+        if cut_short:
+            self.stop()
+        try:
+            self.wait()
+        finally:
+            if self.progress is not None:
+                self.progress.stop()
+
     def fetch(self, store: FactStore, key: FactKey) -> FactResult:
         """A fact the store does not hold: as a child fetched it, else read back from the file it wrote,
-        else worked out or fetched here."""
+        else worked out or fetched here.
+
+        A fact several processes read (the hub's, an organization trail's) goes through its lock
+        file, as it does in the children (SharedFacts): while they still fetch, a child may be
+        fetching it now, or have published it without having told it yet.
+        """
         with self._lock:
             told = self._files.get((store.account.id, key))
         if told is not None:
@@ -202,6 +261,8 @@ class ChildFetch:
                 result = replayed(self.pack, store, key, path)
             if result is not None:
                 return result
+        if self.sharing is not None:
+            return self.sharing.fetch(store, key)
         return store.fetch_uncached(key)
 
 
@@ -248,6 +309,8 @@ def _child(fetch: Callable[[int, Callable], None], index: int, fd: int, stopping
     code = 1
     try:
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # the threads started below inherit it
+        with contextlib.suppress(OSError):
+            os.nice(CHILD_NICENESS)
 
         def stop_on_signal() -> None:
             signal.sigwait(STOP_SIGNALS)
@@ -281,10 +344,12 @@ def _child(fetch: Callable[[int, Callable], None], index: int, fd: int, stopping
 def fetch_in_children(stores: dict[str, FactStore], every_store: set[FactStore], wanted: dict, bound: int, processes: int,
                       pack: str, publish: Callable[[FactStore, FactResult], str | None], hub_id: str, population_evidence,
                       stopping: threading.Event, progress: Progress | None) -> ChildFetch:
-    """Fetch `wanted` in `processes` children, wait for them, and leave every store reading what they fetched.
+    """Start fetching `wanted` in `processes` children, and leave every store reading what they fetch.
 
-    Where no child could be started, the stores are left as they were (`started` is False):
-    the run fetches in its own threads.
+    It returns once they are started: the tests on an account start once its child has told
+    all its facts (ChildFetch.ready), while the children go on with later accounts; the run
+    ends them when its tests are done (ChildFetch.finish). Where no child could be started,
+    the stores are left as they were (`started` is False): the run fetches in its own threads.
 
     `publish(store, fact)` writes a fact's evidence file and returns its path in the pack (the
     run's EvidenceWriter.write_early); `population_evidence`, the organization listings the
@@ -315,8 +380,9 @@ def fetch_in_children(stores: dict[str, FactStore], every_store: set[FactStore],
                     files.append((store.account.id, fact.key, path, payload))
 
         def closed(account_id: str, errors: int) -> None:
-            # What is noted by now, the hub's facts and other accounts' included: the parent needs
-            # them only once the children are done, and each message is one write.
+            # What is noted by now, in one write: the account's own facts, all of them by now (its
+            # tests start on this message), and whatever else this child fetched meanwhile (the
+            # hub's facts, which the parent otherwise finds through their lock files).
             with noted:
                 batch = files[:]
                 files.clear()
@@ -337,11 +403,10 @@ def fetch_in_children(stores: dict[str, FactStore], every_store: set[FactStore],
         return children
     if progress is not None:
         progress.start()  # its thread only now: see ChildFetch.start
-    try:
-        children.wait()
-    finally:
-        if progress is not None:
-            progress.stop()
+    # The parent reads a fact several processes read through its lock file, as the children do:
+    # one of them may be fetching it now. A fact that no lock shares is one only its account's
+    # child fetches, and the tests on that account wait for it (ready).
+    children.sharing = SharedFacts(pack, children.locks, publish, own=accounts, hub=hub_id)
     for store in every_store:
         store.shared = children
     return children

@@ -50,18 +50,53 @@ def on_pool(function: Callable, items: list, workers: int, stopping: threading.E
     return done
 
 
+def judged_on(item) -> tuple | None:
+    """The (account, region) a control test judges; None for any other test (or pytest's stand-in
+    for an empty parameter set)."""
+    spec = getattr(item, "callspec", None)
+    if spec is None or item.get_closest_marker("control") is None:
+        return None
+    where = spec.params.get("account")
+    return where if isinstance(where, tuple) else None
+
+
 def wanted_facts(items: Iterable) -> dict[str, dict[tuple, None]]:
     """Account id -> the (fact, region) pairs its selected control tests read, in order."""
     wanted: dict[str, dict[tuple, None]] = {}
     for item in items:
-        marker = item.get_closest_marker("control")
-        spec = getattr(item, "callspec", None)
-        if marker is None or spec is None or not isinstance(spec.params.get("account"), tuple):
-            continue  # not a control, or pytest's stand-in for an empty parameter set
-        account, region = spec.params["account"]
-        for name in marker.args[0].facts:
+        where = judged_on(item)
+        if where is None:
+            continue
+        account, region = where
+        for name in item.get_closest_marker("control").args[0].facts:
             wanted.setdefault(account.id, {})[(name, region)] = None
     return wanted
+
+
+# A sweep whose tests follow the fetch runs them in this many runs of accounts at most.
+ACCOUNT_RUNS = 32
+
+
+def in_fetch_order(items: list, runs: int = ACCOUNT_RUNS) -> None:
+    """Order the tests, in place, in runs of accounts taken in the order of their ids, as the fetch takes them.
+
+    So the tests on the first accounts can run while later ones are fetched (rootguard.
+    distributed.forked). Within a run, the tests keep their order (a control over the run's
+    accounts, then the next); each run costs pytest a set-up and teardown of each control
+    module, hence runs of several accounts, not one. Tests on no account come last.
+    """
+    accounts = sorted({where[0].id for where in map(judged_on, items) if where is not None})
+    if not accounts:
+        return
+    size = -(-len(accounts) // max(1, runs))
+    run_of = {account_id: position // size for position, account_id in enumerate(accounts)}
+    last = len(accounts)
+
+    def run(item) -> int:
+        where = judged_on(item)
+        return last if where is None else run_of[where[0].id]
+
+    items.sort(key=run)  # stable: the order within a run is the order given
 
 
 # Accounts made ready ahead: at least one per this many threads. An account's identity

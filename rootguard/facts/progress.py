@@ -98,6 +98,8 @@ class Progress:
         self._base = TALLY.read()
         self._throttled_base = Counter(TALLY.throttled)
         self._ticker: threading.Thread | None = None
+        self._ended: float | None = None  # when the fetch ended, if before the last line is shown
+        self._held = False
 
     @classmethod
     def for_config(cls, config, total: int) -> "Progress | None":
@@ -116,7 +118,7 @@ class Progress:
         with self._lock:
             done, errors = self.done, self.errors
         requests, retries = (now - base for now, base in zip(TALLY.read(), self._base))
-        elapsed = self.clock() - self._started
+        elapsed = (self.clock() if self._ended is None else self._ended) - self._started
         counts = f"{plural(requests, 'request')}, {plural(errors, 'error')}, {plural(retries, 'retry')}".replace("retrys", "retries")
         throttled = TALLY.throttled_since(self._throttled_base)
         if throttled:
@@ -149,10 +151,29 @@ class Progress:
         else:
             self.reporter.write_line(text)
 
+    def end(self) -> None:
+        """The fetch is over, though its last line may show later (stop): that line's time is the fetch's own."""
+        if self._ended is None:
+            self._ended = self.clock()
+
+    def hold(self) -> None:
+        """No more lines until the last (stop): the tests run, and pytest's own output shows how the
+        sweep goes; a line rewritten beside it would break its lines."""
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+            self._ticker = None
+        if self.tty and not self._held:
+            self.reporter.write("\n")
+        self._held = True
+
     def stop(self) -> None:
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join()
+        if self._held:
+            self.reporter.write_line(self.line(final=True))  # a line of its own, after the tests' output
+            return
         self._show(self.line(final=True))
         if self.tty:
             self.reporter.write("\n")
