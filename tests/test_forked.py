@@ -344,3 +344,18 @@ def test_a_fact_not_told_goes_through_its_lock_file_while_the_children_fetch(tmp
     assert children.fetch(store, key) == "through the lock file"
     assert children.sharing.asked == [(ids[0], key)]
     children.close()
+
+
+def test_a_child_lets_go_of_a_told_accounts_facts_but_those_it_may_ask_for_again():
+    from rootguard.accounts import Account
+    from rootguard.facts.registry import FactResult
+    from rootguard.facts.store import FactStore
+
+    store = FactStore(Account(id="100000000000", name="a", source="test"), None, ("us-east-1",), "us-east-1")
+    keys = [("sts.caller_identity", "us-east-1", ()), ("cloudtrail.trail_status", "us-east-1", (("name", "org"),)),
+            ("iam.account_summary", "us-east-1", ()), ("iam.credential_report", "us-east-1", ())]
+    for key in keys:
+        store._results[key] = FactResult(key, value="v")
+        store._key_locks[key] = threading.Lock()
+    store.forget(forked.still_asked)
+    assert sorted(store._results) == sorted(keys[:2]) == sorted(store._key_locks)

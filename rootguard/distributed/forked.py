@@ -48,6 +48,8 @@ from rootguard.facts.context import INTERRUPTED
 from rootguard.facts.limits import HUB_CALLER
 from rootguard.facts.prefetch import fetch_threads, prefetch
 from rootguard.facts.progress import TALLY, Progress
+from rootguard.facts.registry import REGISTRY
+from rootguard.facts.store import IDENTITY
 
 _LENGTH = struct.Struct("!I")
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
@@ -260,6 +262,8 @@ class ChildFetch:
             if result is None:
                 result = replayed(self.pack, store, key, path)
             if result is not None:
+                with self._lock:  # the store holds it from now on
+                    self._files[(store.account.id, key)] = (path, None)
                 return result
         if self.sharing is not None:
             return self.sharing.fetch(store, key)
@@ -341,6 +345,12 @@ def _child(fetch: Callable[[int, Callable], None], index: int, fd: int, stopping
         os._exit(code)
 
 
+def still_asked(key: FactKey) -> bool:
+    """Whether a fetching child may ask for an account's fact once the account is told: its identity,
+    which every fact stands on, or a fact other accounts read (FactContext.fact_of)."""
+    return key[0] == IDENTITY or REGISTRY[key[0]].read_across_accounts
+
+
 def fetch_in_children(stores: dict[str, FactStore], every_store: set[FactStore], wanted: dict, bound: int, processes: int,
                       pack: str, publish: Callable[[FactStore, FactResult], str | None], hub_id: str, population_evidence,
                       stopping: threading.Event, progress: Progress | None) -> ChildFetch:
@@ -387,6 +397,10 @@ def fetch_in_children(stores: dict[str, FactStore], every_store: set[FactStore],
                 batch = files[:]
                 files.clear()
             tell(account_id, errors, batch)
+            if account_id is not None and account_id != hub_id:
+                # Told: only the parent asks for them now. The child keeps what it may ask again
+                # for another account (the identity, a fact read across accounts), and the hub's.
+                stores[account_id].forget(still_asked)
 
         for store in every_store:
             store.shared = shared

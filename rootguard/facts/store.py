@@ -171,6 +171,13 @@ class FactStore:
             return tuple(self.get("ec2.enabled_regions"))
         return tuple(self._regions)
 
+    def forget(self, keep: Callable[[FactKey], bool]) -> None:
+        """Let go of the facts `keep` turns down, once nothing in this process will ask for them again
+        (a fetching child's, once it has told them: rootguard.distributed.forked)."""
+        with self._lock:
+            self._results = {key: fact for key, fact in self._results.items() if keep(key)}
+            self._key_locks = {key: lock for key, lock in self._key_locks.items() if key in self._results}
+
     def release_clients(self) -> None:
         """Drop this account's clients once its facts are in: a sweep keeps few clients alive at a time."""
         with self._lock:
