@@ -12,7 +12,7 @@ from dateutil.tz import tzutc
 
 from rootguard.accounts import Account
 from rootguard.evidence.documents import json_default, redact, write_fact
-from rootguard.evidence.jsontext import indented, parse
+from rootguard.evidence.jsontext import NotFinite, compact, indented, parse
 from rootguard.evidence.replay import RecordedCalls
 from rootguard.facts import FactResult
 from rootguard.facts.registry import CallRecord, fact_key
@@ -86,3 +86,10 @@ def test_keys_are_sorted_only_when_asked_and_other_values_go_through_default():
     assert indented(document) == json.dumps(document, indent=2, default=str, ensure_ascii=False).encode()
     assert indented({"b": 1, "a": 2}, sort_keys=True) == b'{\n  "a": 2,\n  "b": 1\n}'
     assert indented({"at": object()}, default=lambda value: "custom") == b'{\n  "at": "custom"\n}'
+
+
+def test_compact_text_is_the_json_modules_without_spaces():
+    document = {"name": "root MFA «hardware»", "labels": [{"name": "tag", "value": "soc2"}], "start": 1765000000000, "ok": True,
+                "none": None, 3: "a key that is not text"}
+    assert compact(document) == json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert compact({"big": 2**70, "nan": NotFinite("nan")}) == b'{"big":1180591620717411303424,"nan":NaN}'  # the json module's

@@ -51,6 +51,14 @@ def indented(document: Any, default: Callable[[Any], Any] = str, sort_keys: bool
         return json.dumps(document, indent=2, sort_keys=sort_keys, default=default, ensure_ascii=False).encode("utf-8")
 
 
+def compact(document: Any) -> bytes:
+    """`document` as JSON without any whitespace, UTF-8: what json.dumps(separators=(",", ":"), ensure_ascii=False) gives."""
+    try:
+        return orjson.dumps(document, default=_refusing_not_finite(str), option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(document, separators=(",", ":"), default=str, ensure_ascii=False).encode("utf-8")
+
+
 def parse(raw: bytes) -> Any:
     """A JSON document from its bytes (see the module's docstring for what it may read); ValueError when it is not one."""
     try:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from rootguard.evidence.jsontext import indented
+from rootguard.evidence.jsontext import compact, indented
 from rootguard.reports import Reporter
 from rootguard.reports.allure_html import CATEGORIES, RESULTS_DIR, build_html
 from rootguard.reports.context import data_source
@@ -212,24 +212,25 @@ def allure_active(config) -> bool:
 
 
 def write_allure_item(logger, item) -> None:
-    """allure-pytest's AllureFileLogger._report_item, writing the same bytes for less CPU.
+    """allure-pytest's AllureFileLogger._report_item, writing the same JSON document for less CPU.
 
     allure-commons writes each test's result, fixture container and so on with json.dump,
     which always runs the json module's pure-Python encoder, into a path made with pathlib: 1.7 s
-    and 0.3 s of a 300-account sweep's 46 s of CPU, on the thread that runs the tests. The
-    same text from json.dumps (its C encoder, with allure's arguments) and os.path costs a
-    fraction of that. ALLURE_INDENT_OUTPUT, allure's switch for indented files, keeps its own
-    writer, as does any other kind of item or logger.
+    and 0.3 s of a 300-account sweep's 46 s of CPU, on the thread that runs the tests. Here the
+    same document is written by orjson, without the spaces json.dump puts after each comma and
+    colon (74 against 8 microseconds a result, measured on 2000 results of a 1000-account sweep;
+    with the json module's C encoder, 2.7 s of the test loop at 1000 accounts), with os.path.
+    ALLURE_INDENT_OUTPUT, allure's switch for indented files, keeps its own writer, as does any
+    other kind of item or logger.
     """
     if os.environ.get("ALLURE_INDENT_OUTPUT"):
         type(logger)._report_item(logger, item)
         return
     filename = item.file_pattern.format(prefix=uuid.uuid4())
-    text = json.dumps(allure_dict(item), ensure_ascii=False)
     final = os.path.join(logger._report_dir, filename)
     temporary = final + ".tmp"
-    with open(temporary, "w", encoding="utf8") as out:
-        out.write(text)
+    with open(temporary, "wb") as out:
+        out.write(compact(allure_dict(item)))
     os.replace(temporary, final)
 
 
