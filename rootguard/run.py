@@ -35,7 +35,7 @@ from rootguard.evidence.replay import RecordedCalls, RecordedRun, ReplayConnecto
 from rootguard.evidence.writer import EvidenceWriter
 from rootguard.facts import FactStore
 from rootguard.facts.progress import Progress
-from rootguard.facts.prefetch import fetch_threads, in_fetch_order, judged_on, on_pool, prefetch, wanted_facts
+from rootguard.facts.prefetch import account_param, fetch_threads, in_fetch_order, on_pool, prefetch, wanted_facts
 from rootguard.frameworks import load_catalogs
 from rootguard.accounts.botocore_sharing import forget_models as forget_botocore_models
 from rootguard.gate import EXIT_AWS_UNREACHABLE, EXIT_REPLAY_DIFFERS, decide
@@ -507,7 +507,7 @@ class Run:
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem) -> None:
         # Before the test's set-up, so no phase of it counts the wait.
         if self.children is not None and self.children.started:
-            where = judged_on(item)
+            where = account_param(item)
             if where is not None:
                 self.children.ready(where[0].id)
 

@@ -95,7 +95,6 @@ class ChildFetch:
         self._told = threading.Condition(self._lock)  # an account closed, or a child done telling
         self._closed: set[str] = set()  # the accounts whose facts their child has told all of
         self._ended: set[int] = set()  # the children done telling (ended, or their pipe broken)
-        self._quieted = False
         self.sharing: SharedFacts | None = None  # the parent's way to the facts several processes read
         self._children: dict[int, int] = {}  # index -> pid, until reaped
         self._readers: list[threading.Thread] = []
@@ -172,10 +171,9 @@ class ChildFetch:
         except BaseException:
             self.stop()
             raise
-        if not self._quieted and self.progress is not None:
-            # The first test starts: from here pytest's own output shows how the sweep goes, and
-            # a progress line rewritten beside it would break its lines (the last line comes at the end, finish).
-            self._quieted = True
+        if self.progress is not None:
+            # A test starts: from here pytest's own output shows how the sweep goes, and a progress
+            # line rewritten beside it would break its lines (the last line comes at the end, finish).
             self.progress.hold()
 
     def wait(self) -> None:

@@ -42,21 +42,23 @@ def _refusing_not_finite(default: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return call
 
 
+def _dumps(document: Any, default: Callable[[Any], Any], option: int, **by_json) -> bytes:
+    """orjson's text of `document`; the json module's, with `by_json`, for what orjson cannot write exactly."""
+    try:
+        return orjson.dumps(document, default=_refusing_not_finite(default), option=option)
+    except orjson.JSONEncodeError:
+        return json.dumps(document, default=default, ensure_ascii=False, **by_json).encode("utf-8")
+
+
 def indented(document: Any, default: Callable[[Any], Any] = str, sort_keys: bool = False) -> bytes:
     """`document` as JSON indented by two spaces, UTF-8: the bytes json.dumps(indent=2, ensure_ascii=False) gives."""
     options = OPTIONS | orjson.OPT_SORT_KEYS if sort_keys else OPTIONS
-    try:
-        return orjson.dumps(document, default=_refusing_not_finite(default), option=options)
-    except orjson.JSONEncodeError:
-        return json.dumps(document, indent=2, sort_keys=sort_keys, default=default, ensure_ascii=False).encode("utf-8")
+    return _dumps(document, default, options, indent=2, sort_keys=sort_keys)
 
 
 def compact(document: Any) -> bytes:
     """`document` as JSON without any whitespace, UTF-8: what json.dumps(separators=(",", ":"), ensure_ascii=False) gives."""
-    try:
-        return orjson.dumps(document, default=_refusing_not_finite(str), option=orjson.OPT_NON_STR_KEYS)
-    except orjson.JSONEncodeError:
-        return json.dumps(document, separators=(",", ":"), default=str, ensure_ascii=False).encode("utf-8")
+    return _dumps(document, str, orjson.OPT_NON_STR_KEYS, separators=(",", ":"))
 
 
 def parse(raw: bytes) -> Any:

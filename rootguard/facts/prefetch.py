@@ -50,25 +50,31 @@ def on_pool(function: Callable, items: list, workers: int, stopping: threading.E
     return done
 
 
-def judged_on(item) -> tuple | None:
-    """The (account, region) a control test judges; None for any other test (or pytest's stand-in
-    for an empty parameter set)."""
+def account_param(item) -> tuple | None:
+    """The (account, region) a test is parametrized with, None for a test without one (or pytest's
+    stand-in for an empty parameter set). Only control tests have one; looked up without their
+    marker, which pytest finds by walking the test's nodes."""
     spec = getattr(item, "callspec", None)
-    if spec is None or item.get_closest_marker("control") is None:
-        return None
-    where = spec.params.get("account")
+    where = None if spec is None else spec.params.get("account")
     return where if isinstance(where, tuple) else None
+
+
+def judged_on(item) -> tuple | None:
+    """The (account, region) a control test judges; None for any other test."""
+    where = account_param(item)
+    return None if where is None or item.get_closest_marker("control") is None else where
 
 
 def wanted_facts(items: Iterable) -> dict[str, dict[tuple, None]]:
     """Account id -> the (fact, region) pairs its selected control tests read, in order."""
     wanted: dict[str, dict[tuple, None]] = {}
     for item in items:
-        where = judged_on(item)
-        if where is None:
-            continue
+        where = account_param(item)
+        marker = None if where is None else item.get_closest_marker("control")
+        if marker is None:
+            continue  # not a control
         account, region = where
-        for name in item.get_closest_marker("control").args[0].facts:
+        for name in marker.args[0].facts:
             wanted.setdefault(account.id, {})[(name, region)] = None
     return wanted
 
@@ -85,18 +91,15 @@ def in_fetch_order(items: list, runs: int = ACCOUNT_RUNS) -> None:
     accounts, then the next); each run costs pytest a set-up and teardown of each control
     module, hence runs of several accounts, not one. Tests on no account come last.
     """
-    accounts = sorted({where[0].id for where in map(judged_on, items) if where is not None})
+    judged = [judged_on(item) for item in items]
+    accounts = sorted({where[0].id for where in judged if where is not None})
     if not accounts:
         return
     size = -(-len(accounts) // max(1, runs))
     run_of = {account_id: position // size for position, account_id in enumerate(accounts)}
     last = len(accounts)
-
-    def run(item) -> int:
-        where = judged_on(item)
-        return last if where is None else run_of[where[0].id]
-
-    items.sort(key=run)  # stable: the order within a run is the order given
+    order = sorted(range(len(items)), key=lambda n: last if judged[n] is None else run_of[judged[n][0].id])
+    items[:] = [items[n] for n in order]  # sorted() is stable: the order within a run is the order given
 
 
 # Accounts made ready ahead: at least one per this many threads. An account's identity

@@ -158,14 +158,16 @@ class Progress:
 
     def hold(self) -> None:
         """No more lines until the last (stop): the tests run, and pytest's own output shows how the
-        sweep goes; a line rewritten beside it would break its lines."""
+        sweep goes; a line rewritten beside it would break its lines. Once held, it does nothing."""
+        if self._held:
+            return
+        self._held = True
         self._stop.set()
         if self._ticker is not None:
             self._ticker.join()
             self._ticker = None
-        if self.tty and not self._held:
+        if self.tty:
             self.reporter.write("\n")
-        self._held = True
 
     def stop(self) -> None:
         self._stop.set()
